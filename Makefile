@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine with Python 3.11 and pip:
+#   make run    demo data (when raw is absent), freshness gate, dbt build, summary
+#   make test   lint + pytest (builds the project on fixtures)
+# Set-up (.venv from requirements.txt) runs first and is skipped when already current.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test lint pytest generate clean
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m audience run $(ARGS)
+
+generate: $(STAMP)
+	$(BIN)/python -m audience generate $(ARGS)
+
+lint: $(STAMP)
+	AUDIENCE_DUCKDB_PATH=$${TMPDIR:-/tmp}/audience-lint.duckdb $(BIN)/sqlfluff lint models tests analyses
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+test: lint pytest
+
+clean:
+	rm -rf target logs $(VENV)

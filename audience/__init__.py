@@ -1,0 +1,1 @@
+"""Tooling around the audience dbt project: demo data, the run command, the report."""

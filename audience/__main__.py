@@ -1,0 +1,7 @@
+"""``python -m audience``."""
+
+import sys
+
+from audience.cli import main
+
+sys.exit(main())

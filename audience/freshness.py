@@ -1,0 +1,61 @@
+"""The freshness gate of the main command (SPEC section 7).
+
+It runs ``dbt source freshness`` and refuses to publish marts when any source is past
+its error threshold. It is not part of ``dbt build``, so builds for past dates work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audience.project import run_dbt
+
+
+@dataclass(frozen=True)
+class SourceAge:
+    """Freshness of one raw table."""
+
+    table: str
+    status: str
+    age_seconds: float | None
+
+
+class FreshnessError(RuntimeError):
+    """Raised when the freshness check could not run at all (e.g. a missing table)."""
+
+
+def check_sources() -> list[SourceAge]:
+    """Freshness of every raw table, as dbt reports it."""
+    result = run_dbt(["source", "freshness", "--quiet"])
+    if result.result is None:
+        raise FreshnessError(f"dbt source freshness could not run: {result.exception}")
+    ages = []
+    for entry in result.result.results:
+        age = getattr(entry, "age", None)
+        ages.append(SourceAge(entry.node.name, str(entry.status), age))
+    return ages
+
+
+def human_age(seconds: float | None) -> str:
+    """An age as days and hours, e.g. '3 d 4 h'."""
+    if seconds is None:
+        return "unknown age"
+    hours = int(seconds // 3600)
+    return f"{hours // 24} d {hours % 24} h" if hours >= 24 else f"{hours} h {int(seconds % 3600) // 60} min"
+
+
+def stale_message(ages: list[SourceAge]) -> str | None:
+    """The refusal message when a source is past its error threshold, else None."""
+    stale = [age for age in ages if age.status in ("error", "runtime error")]
+    if not stale:
+        return None
+    lines = [
+        "Refusing to publish marts: these raw tables are past their freshness error "
+        "threshold (48 h since the last _loaded_at):"
+    ]
+    lines += [f"  - raw.{age.table}: last loaded {human_age(age.age_seconds)} ago ({age.status})" for age in stale]
+    lines.append(
+        "Load fresh data, regenerate the demo data (make run ARGS=--regenerate), or "
+        "publish anyway with make run ARGS=--allow-stale."
+    )
+    return "\n".join(lines)

@@ -1,0 +1,780 @@
+"""Synthetic raw data for the ten tables of SPEC section 1, written with DuckDB SQL.
+
+Everything is vectorised: rows come from ``range()`` and every random draw is a hash of
+(row key, a salt, the seed), so the output depends only on the seed, the profile and
+the as-of date, never on thread scheduling. Business timestamps fall in the three years
+before the as-of date; ``_loaded_at`` follows them by minutes to hours, and the last
+sync lands shortly before the as-of date so that a fresh build passes source freshness.
+
+The mess is deliberate: mixed case and padded emails and codes, free-text countries,
+entity versions, re-deliveries, orphans and a few percent of every reject reason of
+SPEC section 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_tables
+
+PROFILES: dict[str, int] = {"demo": 10_000, "M": 100_000, "L": 1_000_000}
+HORIZON_DAYS = 1095
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one generation depends on."""
+
+    customers: int
+    as_of_date: dt.date
+    seed: int
+
+    @property
+    def start(self) -> str:
+        """SQL timestamp literal of the first day of the horizon."""
+        first = self.as_of_date - dt.timedelta(days=HORIZON_DAYS)
+        return f"timestamp '{first.isoformat()} 00:00:00'"
+
+    @property
+    def sync_end(self) -> str:
+        """SQL timestamp literal of the last EL sync: the as-of date, 00:00."""
+        return f"timestamp '{self.as_of_date.isoformat()} 00:00:00'"
+
+
+def _macros(s: Settings) -> list[str]:
+    """Session macros: seeded uniform draws and the small helpers built on them."""
+    return [
+        # Uniform in [0, 1) from a row key and a salt.
+        f"create or replace temp macro rnd(k, salt) as hash(k, salt, {s.seed}) / 18446744073709551616.0",
+        # Standard normal (Box-Muller) from two draws.
+        "create or replace temp macro std_normal(k, salt) as "
+        "sqrt(-2 * ln(greatest(rnd(k, salt || 'a'), 1e-12))) * cos(2 * pi() * rnd(k, salt || 'b'))",
+        "create or replace temp macro pick(options, u) as options[1 + floor(u * len(options))::integer]",
+        # Case and padding noise as an EL tool lands free text.
+        "create or replace temp macro messy(value, u) as case "
+        "when u < 0.06 then upper(value) when u < 0.12 then '  ' || value || ' ' "
+        "when u < 0.15 then upper(substr(value, 1, 1)) || substr(value, 2) else value end",
+        f"create or replace temp macro day_ts(day_offset, k, salt) as {s.start} "
+        "+ to_days(floor(day_offset)::integer) + to_seconds(floor(rnd(k, salt) * 86400)::bigint)",
+        # A landing delay: minutes to hours, with a long tail.
+        "create or replace temp macro load_delay(k, salt) as "
+        "to_seconds((300 + floor(-ln(greatest(rnd(k, salt), 1e-12)) * 5400))::bigint)",
+    ]
+
+
+def _persons(s: Settings) -> str:
+    """One row per synthetic person: who they are and where they appear."""
+    return f"""
+    create or replace temp table persons as
+    with base as (
+        select
+            i,
+            rnd(i, 'country') as u_country,
+            {HORIZON_DAYS} * sqrt(rnd(i, 'signup')) as signup_day,
+            rnd(i, 'engagement') * rnd(i, 'engagement2') as engagement
+        from range({s.customers}) as t(i)
+    )
+    select
+        i,
+        lower(pick(['anna','ben','carla','david','emma','felix','grace','hugo','ines','jonas',
+            'kate','liam','maria','noah','olivia','paul','quinn','rosa','sam','tina','uma',
+            'victor','wendy','yusuf','zoe'], rnd(i, 'first'))) as first_name,
+        lower(pick(['smith','muller','garcia','rossi','dubois','jansen','silva','kim','tanaka',
+            'brown','novak','cohen','singh','nguyen','lopez','khan','berg','walsh','fischer',
+            'moreau'], rnd(i, 'last'))) as last_name,
+        pick(['gmail.com','yahoo.com','outlook.com','example.org','acme.io','mail.de',
+            'orange.fr','icloud.com'], rnd(i, 'domain')) as domain,
+        case
+            when u_country < 0.38 then 'US' when u_country < 0.50 then 'GB'
+            when u_country < 0.58 then 'DE' when u_country < 0.64 then 'FR'
+            when u_country < 0.70 then 'CA' when u_country < 0.75 then 'AU'
+            when u_country < 0.78 then 'NL' when u_country < 0.81 then 'ES'
+            when u_country < 0.84 then 'IT' when u_country < 0.87 then 'BR'
+            when u_country < 0.89 then 'MX' when u_country < 0.91 then 'JP'
+            when u_country < 0.93 then 'IN' when u_country < 0.95 then 'SG'
+            when u_country < 0.965 then 'ZA' when u_country < 0.98 then 'AE'
+            else 'XX'
+        end as country_code,
+        signup_day,
+        signup_day + 60 - ln(greatest(rnd(i, 'lifetime'), 1e-12)) * 420 as churn_day,
+        engagement,
+        rnd(i, 'crm') < 0.45 as in_crm,
+        rnd(i, 'shop') < 0.62 as in_shop,
+        rnd(i, 'list') < 0.70 as on_list,
+        rnd(i, 'buyer') < 0.70 as is_buyer
+    from base
+    """
+
+
+def _country_text() -> str:
+    """Macro: a free-text spelling of a country code, as people type it."""
+    return """
+    create or replace temp macro country_text(code, u) as case
+        when code = 'XX' then pick(['Atlantis', 'n/a', '', 'Earth', null], u)
+        when u < 0.02 then null
+        when code = 'US' then pick(['United States', 'USA', 'us', ' U.S.A. ', 'united states of america', 'US'], u)
+        when code = 'GB' then pick(['United Kingdom', 'UK', 'gb', 'Great Britain', 'England', 'GB'], u)
+        when code = 'DE' then pick(['Germany', 'Deutschland', 'DE', ' germany'], u)
+        when code = 'FR' then pick(['France', 'FR', 'france '], u)
+        when code = 'NL' then pick(['Netherlands', 'Holland', 'NL'], u)
+        when code = 'ES' then pick(['Spain', 'España', 'ES'], u)
+        when code = 'IT' then pick(['Italy', 'Italia', 'IT'], u)
+        when code = 'BR' then pick(['Brazil', 'Brasil', 'BR'], u)
+        when code = 'AE' then pick(['United Arab Emirates', 'UAE', 'ae'], u)
+        else pick([code, lower(code)], u)
+    end
+    """
+
+
+def _email_expr(alias: str = "p") -> str:
+    """A person's canonical email."""
+    return f"{alias}.first_name || '.' || {alias}.last_name || {alias}.i || '@' || {alias}.domain"
+
+
+def _landed_email(key: str, salt: str, invalid_share: float, null_share: float, alias: str = "p") -> str:
+    """The person's email as a source lands it: case noise, padding, some invalid or null."""
+    u = f"rnd({key}, '{salt}')"
+    a = alias
+    return f"""case
+        when {u} < {null_share} then null
+        when {u} < {null_share + invalid_share} then
+            pick([{a}.first_name || ' ' || {a}.last_name, {a}.first_name || '@' || {a}.domain,
+                  {a}.first_name || '.' || {a}.last_name || {a}.i || '@@' || {a}.domain,
+                  'n/a', ''], rnd({key}, '{salt}x'))
+        else messy({_email_expr(a)}, rnd({key}, '{salt}m'))
+    end"""
+
+
+def _crm(s: Settings) -> list[tuple[str, str]]:
+    accounts = max(20, s.customers // 40)
+    return [
+        (
+            "crm_accounts",
+            f"""
+    create or replace temp table g_crm_accounts as
+    with accounts as (
+        select
+            a,
+            'ACC-' || lpad(a::varchar, 7, '0') as account_id,
+            {HORIZON_DAYS + 400} * rnd(a, 'acc_created') - 400 as created_day,
+            rnd(a, 'acc_size') as u_size
+        from range({accounts}) as t(a)
+    ),
+    versions as (
+        select
+            accounts.*,
+            v,
+            case when rnd(a, 'acc_versions') < 0.12 then 2 else 1 end as version_count
+        from accounts, range(2) as r(v)
+    ),
+    rows as (
+        select
+            case when rnd(a, 'acc_nullkey') < 0.02 and v = 0 then null else account_id end
+                as account_id,
+            pick(['Acme', 'Globex', 'Initech', 'Umbrella', 'Stark', 'Wayne', 'Hooli', 'Vandelay',
+                  'Soylent', 'Tyrell'], rnd(a, 'acc_name')) || ' ' ||
+            pick(['Ltd', 'GmbH', 'Inc.', 'SA', 'BV', 'Group'], rnd(a, 'acc_suffix')) || ' ' || a
+                as account_name,
+            messy(pick(['Software', 'Retail', 'Manufacturing', 'Finance', 'Healthcare',
+                        'Education', 'Media'], rnd(a, 'acc_industry')), rnd(a, 'acc_ind_m'))
+                as industry,
+            case
+                when rnd(a, 'acc_emp_null') < 0.03 then null
+                when rnd(a, 'acc_emp_bad') < 0.01 then pick([0, -1, -50], rnd(a, 'acc_emp_v'))
+                else greatest(1, floor(exp(3.2 + 2.1 * std_normal(a, 'acc_emp'))))::integer
+            end as employee_count,
+            country_text(pick(['US', 'US', 'US', 'GB', 'DE', 'FR', 'CA', 'AU', 'NL', 'JP', 'XX'],
+                u_size), rnd(a, 'acc_country' || v)) as country,
+            {s.start} + to_days(floor(created_day)::integer) as created_at,
+            case
+                when v = 0 and version_count = 2 and rnd(a, 'acc_upd_null') < 0.2 then null
+                else {s.start} + to_days(floor(greatest(created_day, 0)
+                    + ({HORIZON_DAYS} - greatest(created_day, 0))
+                    * (v + rnd(a, 'acc_upd' || v)) / version_count)::integer)
+            end as updated_at,
+            a * 3 + v as k
+        from versions
+        where v < version_count
+    )
+    select
+        account_id, account_name, industry, employee_count, country, created_at,
+        least(coalesce(updated_at, created_at) + load_delay(k, 'acc_load'),
+              {s.sync_end} - interval 1 minute) as updated_at_load,
+        updated_at,
+        k
+    from rows
+    """,
+        ),
+        (
+            "crm_contacts",
+            f"""
+    create or replace temp table g_crm_contacts as
+    with contacts as (
+        select
+            p.*,
+            'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
+            case
+                when rnd(p.i, 'con_b2b') < 0.40 then
+                    case
+                        when rnd(p.i, 'con_acc_missing') < 0.03 then 'ACC-MISSING-' || (p.i % 97)
+                        else 'ACC-' || lpad(floor(rnd(p.i, 'con_acc') * {accounts})::integer::varchar, 7, '0')
+                    end
+            end as account_id,
+            case when rnd(p.i, 'con_versions') < 0.12 then 2 else 1 end as version_count
+        from persons as p
+        where p.in_crm
+    ),
+    rows as (
+        select
+            case when rnd(p.i, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
+            p.account_id,
+            {_landed_email('p.i * 3 + v', 'con_email', 0.02, 0.005)} as email,
+            messy(p.first_name, rnd(p.i, 'con_fn')) as first_name,
+            messy(p.last_name, rnd(p.i, 'con_ln')) as last_name,
+            case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
+                'Engineer', 'Analyst', 'Office Manager', null], rnd(p.i * 3 + v, 'con_title')) end
+                as job_title,
+            country_text(p.country_code, rnd(p.i * 3 + v, 'con_country')) as country,
+            case when rnd(p.i, 'con_deleted') < 0.03 and v = p.version_count - 1 then true
+                 when rnd(p.i, 'con_del_null') < 0.05 then null else false end as is_deleted,
+            day_ts(p.signup_day * 0.9, p.i, 'con_created') as created_at,
+            case
+                when v = 0 and p.version_count = 2 and rnd(p.i, 'con_upd_null') < 0.15 then null
+                else day_ts(p.signup_day * 0.9 + ({HORIZON_DAYS} - p.signup_day * 0.9)
+                    * (v + rnd(p.i * 3 + v, 'con_upd')) / p.version_count, p.i * 3 + v, 'con_upd_s')
+            end as updated_at,
+            p.i * 3 + v as k
+        from contacts as p, range(2) as r(v)
+        where v < p.version_count
+    )
+    select
+        *,
+        least(coalesce(updated_at, created_at) + load_delay(k, 'con_load'),
+              {s.sync_end} - interval 1 minute) as updated_at_load
+    from rows
+    """,
+        ),
+        (
+            "crm_contact_tags",
+            f"""
+    create or replace temp table g_crm_contact_tags as
+    with tagged as (
+        select
+            p.i,
+            'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
+            p.signup_day,
+            t.n
+        from persons as p, range(3) as t(n)
+        where p.in_crm and rnd(p.i, 'tag_count') * 3 < 3 - t.n - 1.2
+    )
+    select
+        case when rnd(i * 5 + n, 'tag_orphan') < 0.005 then 'CON-UNKNOWN-' || i else contact_id end
+            as contact_id,
+        case when rnd(i * 5 + n, 'tag_null') < 0.003 then null
+             else pick(['Trade Show', 'trade-show', 'VIP', ' vip ', 'Webinar 2026', 'Newsletter Signup',
+                        'Partner', 'Beta Tester!', '--Event--', 'Referral', 'high value'],
+                       rnd(i * 5 + n, 'tag_value')) end as tag,
+        case when rnd(i * 5 + n, 'tag_ts_null') < 0.004 then null
+             else day_ts(signup_day + ({HORIZON_DAYS} - signup_day) * rnd(i * 5 + n, 'tag_day'),
+                         i * 5 + n, 'tag_s') end as tagged_at,
+        i * 5 + n as k
+    from tagged
+    """,
+        ),
+    ]
+
+
+def _email(s: Settings) -> list[tuple[str, str]]:
+    campaign_every_days = 2.5
+    campaigns = int(HORIZON_DAYS / campaign_every_days)
+    return [
+        (
+            "email_campaigns",
+            f"""
+    create or replace temp table g_email_campaigns as
+    select
+        c,
+        case when rnd(c, 'cmp_nullkey') < 0.02 then null else 'CMP-' || lpad(c::varchar, 5, '0') end
+            as campaign_id,
+        pick(['Spring', 'Summer', 'Autumn', 'Winter', 'Weekly', 'Flash', 'VIP', 'Welcome'],
+             rnd(c, 'cmp_name')) || ' ' || pick(['Sale', 'News', 'Picks', 'Update', 'Offer'],
+             rnd(c, 'cmp_name2')) || ' #' || c as campaign_name,
+        messy(case when rnd(c, 'cmp_type') < 0.45 then 'newsletter'
+                   when rnd(c, 'cmp_type') < 0.75 then 'promotion'
+                   when rnd(c, 'cmp_type') < 0.88 then 'winback' else 'onboarding' end,
+              rnd(c, 'cmp_type_m')) as campaign_type,
+        {s.start} + to_seconds(floor((c + 0.5) * {campaign_every_days} * 86400)::bigint) as sent_at,
+        (c + 0.5) * {campaign_every_days} as sent_day,
+        c as k
+    from range({campaigns}) as t(c)
+    """,
+        ),
+        (
+            "email_events",
+            f"""
+    create or replace temp table g_email_events as
+    with subscribers as (
+        select
+            p.*,
+            {_email_expr()} as canonical_email,
+            case when rnd(p.i, 'unsub') < 0.10
+                 then p.signup_day + ({HORIZON_DAYS} - p.signup_day) * rnd(p.i, 'unsub_day') end
+                as unsub_day,
+            0.15 + 0.5 * rnd(p.i, 'send_share') as send_share
+        from persons as p
+        where p.on_list
+    ),
+    windows as (
+        select
+            *,
+            ceil(signup_day / {campaign_every_days})::integer as first_campaign,
+            floor((coalesce(unsub_day, {HORIZON_DAYS}) - {campaign_every_days} / 2)
+                / {campaign_every_days})::integer as last_campaign
+        from subscribers
+    ),
+    sends as (
+        select
+            w.i,
+            w.canonical_email,
+            w.engagement,
+            w.churn_day,
+            w.first_campaign + floor(k / w.send_share)::integer as c,
+            k
+        from windows as w,
+            range(greatest(0, floor((w.last_campaign - w.first_campaign + 1) * w.send_share))::integer) as r(k)
+    ),
+    send_rows as (
+        select
+            sends.*,
+            (c + 0.5) * {campaign_every_days} as send_day,
+            0.04 + 0.55 * engagement * exp(-greatest(0, (c + 0.5) * {campaign_every_days} - churn_day) / 120)
+                as p_open
+        from sends
+        where c <= {campaigns - 1}
+    ),
+    events as (
+        select i, canonical_email, c, 'send' as event_type, null as bounce_type,
+               send_day * 86400 + 60 as second_of_horizon, k * 8 + 0 as seq
+        from send_rows
+        union all
+        select i, canonical_email, c, 'open', null,
+               send_day * 86400 + 600 + floor(rnd(i * 100000 + k, 'open_t') * 172800), k * 8 + 1
+        from send_rows
+        where rnd(i * 100000 + k, 'open') < p_open
+        union all
+        select i, canonical_email, c, 'click', null,
+               send_day * 86400 + 800 + floor(rnd(i * 100000 + k, 'open_t') * 172800), k * 8 + 2
+        from send_rows
+        where rnd(i * 100000 + k, 'open') < p_open and rnd(i * 100000 + k, 'click') < 0.25
+        union all
+        select i, canonical_email, c, 'bounce',
+               case when rnd(i * 100000 + k, 'bounce_t') < 0.4 then 'hard' else 'soft' end,
+               send_day * 86400 + 120, k * 8 + 3
+        from send_rows
+        where rnd(i * 100000 + k, 'bounce') < 0.004
+        union all
+        select i, canonical_email, c, 'complaint', null, send_day * 86400 + 3600, k * 8 + 4
+        from send_rows
+        where rnd(i * 100000 + k, 'complaint') < 0.0004
+        union all
+        select i, canonical_email, null, 'subscribe', null, signup_day * 86400, -1
+        from windows
+        union all
+        select i, canonical_email, null, 'unsubscribe', null, unsub_day * 86400, -2
+        from windows
+        where unsub_day is not null
+        union all
+        select i, canonical_email, null, 'subscribe', null,
+               (unsub_day + ({HORIZON_DAYS} - unsub_day) * rnd(i, 'resub_day')) * 86400, -3
+        from windows
+        where unsub_day is not null and rnd(i, 'resub') < 0.2
+    )
+    select
+        e.i * 1000000 + e.seq + 10 as k,
+        case when rnd(e.i * 1000000 + e.seq, 'evt_nullkey') < 0.003 then null
+             else 'E' || (e.i * 1000000 + e.seq + 10) end as event_id,
+        case when e.c is null then null
+             when rnd(e.i * 1000000 + e.seq, 'evt_orphan') < 0.003 then 'CMP-GONE-' || e.c
+             else 'CMP-' || lpad(e.c::varchar, 5, '0') end as campaign_id,
+        case when rnd(e.i * 1000000 + e.seq, 'evt_bad_email') < 0.008
+             then pick(['n/a', e.canonical_email || '@', replace(e.canonical_email, '@', ' at ')],
+                       rnd(e.i * 1000000 + e.seq, 'evt_bad_email_v'))
+             else messy(e.canonical_email, rnd(e.i * 1000000 + e.seq, 'evt_email_m')) end as email,
+        case when rnd(e.i * 1000000 + e.seq, 'evt_type_bad') < 0.006
+             then pick(['delivered', 'SPAM', 'deferred', null], rnd(e.i * 1000000 + e.seq, 'evt_type_v'))
+             else messy(e.event_type, rnd(e.i * 1000000 + e.seq, 'evt_type_m')) end as event_type,
+        case when e.bounce_type is not null then messy(e.bounce_type, rnd(e.i * 1000000 + e.seq, 'bt')) end
+            as bounce_type,
+        case when rnd(e.i * 1000000 + e.seq, 'evt_ts_null') < 0.003 then null
+             else least({s.start} + to_seconds(floor(e.second_of_horizon)::bigint),
+                        {s.sync_end} - interval 2 hour) end as occurred_at
+    from events as e
+    """,
+        ),
+    ]
+
+
+def _shop(s: Settings) -> list[tuple[str, str]]:
+    return [
+        (
+            "shop_customers",
+            f"""
+    create or replace temp table g_shop_customers as
+    with customers as (
+        select
+            p.*,
+            case when rnd(p.i, 'shc_versions') < 0.10 then 2 else 1 end as version_count
+        from persons as p
+        where p.in_shop
+    )
+    select
+        case when rnd(p.i, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
+        {_landed_email('p.i * 3 + v', 'shc_email', 0.015, 0.01)} as email,
+        messy(p.first_name, rnd(p.i, 'shc_fn')) as first_name,
+        messy(p.last_name, rnd(p.i, 'shc_ln')) as last_name,
+        country_text(p.country_code, rnd(p.i * 3 + v, 'shc_country')) as country,
+        day_ts(p.signup_day, p.i, 'shc_created') as created_at,
+        case when v = 0 and p.version_count = 2 and rnd(p.i, 'shc_upd_null') < 0.15 then null
+             else day_ts(p.signup_day + ({HORIZON_DAYS} - p.signup_day)
+                 * (v + rnd(p.i * 3 + v, 'shc_upd')) / p.version_count, p.i * 3 + v, 'shc_upd_s')
+        end as updated_at,
+        p.i * 3 + v as k
+    from customers as p, range(2) as r(v)
+    where v < p.version_count
+    """,
+        ),
+        (
+            "shop_orders",
+            f"""
+    create or replace temp table g_orders_base as
+    with buyers as (
+        select
+            p.*,
+            case
+                when rnd(p.i, 'n_orders') < 0.45 then 1
+                when rnd(p.i, 'n_orders') < 0.70 then 2 + floor(rnd(p.i, 'n_o2') * 4)
+                when rnd(p.i, 'n_orders') < 0.90 then 5 + floor(rnd(p.i, 'n_o2') * 25)
+                else 30 + floor(rnd(p.i, 'n_o2') * 120)
+            end::integer as n_orders,
+            p.signup_day + rnd(p.i, 'first_order') * 30 as first_order_day,
+            case p.country_code
+                when 'US' then 'USD' when 'GB' then 'GBP' when 'CA' then 'CAD' when 'AU' then 'AUD'
+                when 'BR' then 'BRL' when 'MX' then 'MXN' when 'JP' then 'JPY' when 'IN' then 'INR'
+                when 'SG' then 'SGD' when 'ZA' then 'ZAR' when 'AE' then 'USD' when 'XX' then 'USD'
+                else 'EUR'
+            end as currency
+        from persons as p
+        where p.is_buyer
+    )
+    select
+        b.i,
+        o,
+        b.i * 1000 + o as k,
+        'O' || b.i || '-' || o as order_id,
+        case when b.in_shop and rnd(b.i * 1000 + o, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
+        {_landed_email('b.i * 1000 + o', 'ord_email', 0.02, 0.07, 'b')} as email,
+        b.currency,
+        least(
+            b.first_order_day + case when o = 0 then 0
+                else (least(b.churn_day, {HORIZON_DAYS} - 0.01) - b.first_order_day)
+                    * rnd(b.i * 1000 + o, 'ord_day') end,
+            {HORIZON_DAYS} - 0.01
+        ) as order_day,
+        round(exp(3.9 + 0.75 * std_normal(b.i * 1000 + o, 'ord_amount')), 2) as gross_amount,
+        rnd(b.i * 1000 + o, 'ord_discount') < 0.30 as has_discount
+    from buyers as b, range(b.n_orders) as r(o)
+    """,
+        ),
+        ("shop_order_items", ""),
+        ("shop_refunds", ""),
+        ("shop_checkouts", ""),
+    ]
+
+
+ORDERS_RAW = """
+create or replace temp table g_shop_orders as
+with versions as (
+    select
+        ob.*,
+        v,
+        case when rnd(k, 'ord_versions') < 0.10 then 2 else 1 end as version_count,
+        day_ts(order_day, k, 'ord_t') as ordered_ts
+    from g_orders_base as ob, range(2) as r(v)
+)
+select
+    case when rnd(k, 'ord_nullkey') < 0.003 then null else order_id end as order_id,
+    customer_id,
+    email,
+    messy(case
+        when v < version_count - 1 then 'pending'
+        when rnd(k, 'ord_status') < 0.88 then 'completed'
+        when rnd(k, 'ord_status') < 0.93 then 'pending'
+        else 'cancelled'
+    end, rnd(k * 2 + v, 'ord_status_m')) as status,
+    case
+        when rnd(k, 'ord_cur_bad') < 0.004 then pick(['XXX', 'BTC', null], rnd(k, 'ord_cur_v'))
+        else messy(currency, rnd(k, 'ord_cur_m'))
+    end as currency,
+    case when rnd(k, 'ord_negative') < 0.003 then -gross_amount
+         when has_discount then round(gross_amount * 0.85, 2) else gross_amount end as total_amount,
+    case when has_discount then round(gross_amount * 0.15, 2) else 0 end as discount_amount,
+    case when rnd(k, 'ord_ts_null') < 0.003 then null else ordered_ts end as ordered_at,
+    case when v = 0 and version_count = 2 and rnd(k, 'ord_upd_null') < 0.1 then null
+         else ordered_ts + to_seconds((v * 3600 * 30 + floor(rnd(k * 2 + v, 'ord_upd') * 3600))::bigint)
+    end as updated_at,
+    k * 2 + v as k,
+    rnd(k, 'ord_future') < 0.003 as is_future
+from versions
+where v < version_count
+"""
+
+ITEMS_RAW = """
+create or replace temp table g_shop_order_items as
+with lines as (
+    select ob.*, n
+    from g_orders_base as ob, range(4) as r(n)
+    where n = 0 or rnd(ob.k * 4 + n, 'itm_more') < 0.45 / greatest(n, 1)
+)
+select
+    case when rnd(k * 4 + n, 'itm_nullkey') < 0.003 then null else order_id || '-' || n end as order_item_id,
+    case when rnd(k * 4 + n, 'itm_orphan') < 0.004 then 'O-GONE-' || k else order_id end as order_id,
+    'P' || (1 + floor(rnd(k * 4 + n, 'itm_product') * 500)::integer) as product_id,
+    case when rnd(k * 4 + n, 'itm_cat_null') < 0.03 then null
+         else pick(['apparel', 'shoes', 'home', 'beauty', 'electronics', 'sports', 'books', 'toys'],
+                   least(0.9999, rnd(k * 4 + n, 'itm_cat') * rnd(k * 4 + n, 'itm_cat2') * 0.7
+                                 + rnd(i, 'itm_pref') * 0.3))
+    end as product_category,
+    case when rnd(k * 4 + n, 'itm_neg') < 0.003 then -1
+         else 1 + floor(-ln(greatest(rnd(k * 4 + n, 'itm_qty'), 1e-12)) * 0.8)::integer end as quantity,
+    round(gross_amount / (1 + n) * (0.5 + rnd(k * 4 + n, 'itm_price')), 2) as unit_price,
+    day_ts(order_day, k, 'ord_t') as ordered_ts,
+    k * 4 + n as k
+from lines
+"""
+
+REFUNDS_RAW = """
+create or replace temp table g_shop_refunds as
+select
+    case when rnd(k, 'ref_nullkey') < 0.003 then null else 'R' || order_id end as refund_id,
+    case when rnd(k, 'ref_orphan') < 0.01 then 'O-UNKNOWN-' || k else order_id end as order_id,
+    case when rnd(k, 'ref_neg') < 0.004 then -1 else 1 end
+        * round(gross_amount * case when rnd(k, 'ref_full') < 0.5 then 1 else 0.2 + 0.6 * rnd(k, 'ref_part') end
+            * case when has_discount then 0.85 else 1 end, 2) as amount,
+    case when rnd(k, 'ref_ts_null') < 0.003 then null
+         else day_ts(order_day + 1 + rnd(k, 'ref_day') * 30, k, 'ref_t') end as refunded_at,
+    k
+from g_orders_base
+where rnd(k, 'refund') < 0.05 and order_day + 31 < {horizon}
+"""
+
+CHECKOUTS_RAW = """
+create or replace temp table g_shop_checkouts as
+with completed as (
+    select
+        'K' || order_id as checkout_id,
+        customer_id,
+        email,
+        gross_amount as cart_amount,
+        currency,
+        order_id as completed_order_id,
+        day_ts(order_day, k, 'ord_t') - interval 10 minute as created_at,
+        k
+    from g_orders_base
+    where rnd(k, 'chk_from_order') < 0.3
+),
+abandoned as (
+    select
+        'KA' || p.i || '-' || n as checkout_id,
+        case when p.in_shop then 'C' || p.i end as customer_id,
+        {email} as email,
+        round(exp(3.9 + 0.75 * std_normal(p.i * 4 + n, 'chk_amount')), 2) as cart_amount,
+        case p.country_code when 'US' then 'USD' when 'GB' then 'GBP' when 'CA' then 'CAD'
+             when 'AU' then 'AUD' else 'EUR' end as currency,
+        null as completed_order_id,
+        day_ts(p.signup_day + ({horizon} - p.signup_day) * sqrt(rnd(p.i * 4 + n, 'chk_day')),
+               p.i * 4 + n, 'chk_t') as created_at,
+        p.i * 4 + n + 7 as k
+    from persons as p, range(3) as r(n)
+    where rnd(p.i, 'abandoner') < 0.35 and rnd(p.i * 4 + n, 'chk_n') < 0.6 / (n + 1)
+),
+all_checkouts as (
+    select * from completed
+    union all
+    select * from abandoned
+)
+select
+    case when rnd(k, 'chk_nullkey') < 0.003 then null else checkout_id end as checkout_id,
+    customer_id,
+    email,
+    case when rnd(k, 'chk_neg') < 0.003 then -cart_amount else cart_amount end as cart_amount,
+    case when rnd(k, 'chk_cur_bad') < 0.004 then 'ZZZ' else messy(currency, rnd(k, 'chk_cur_m')) end
+        as currency,
+    completed_order_id,
+    case when rnd(k, 'chk_ts_null') < 0.003 then null else created_at end as created_at,
+    k
+from all_checkouts
+"""
+
+
+def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> str:
+    """Final rows of a table: ``_loaded_at`` after the business timestamp, a few rows landed
+    before their own business timestamp (future_timestamp), re-deliveries (2 %, some of them
+    exact ties) and, for every table, a handful re-delivered by the last sync so a fresh
+    build passes source freshness."""
+    columns = column_list(table)
+    return f"""
+    insert into {RAW_SCHEMA}.{table} ({columns})
+    with landed as (
+        select
+            *,
+            case
+                when rnd(k, '{table}_future') < {future_share} and {business_ts} is not null
+                    then {business_ts} - to_seconds((3600 + floor(rnd(k, '{table}_fut') * 86400 * 20))::bigint)
+                else least(coalesce({business_ts}, {s.start}) + load_delay(k, '{table}_load'),
+                           {s.sync_end} - interval 1 minute)
+            end as _loaded_at
+        from g_{table}
+    ),
+    redelivered as (
+        select * replace (
+            case when rnd(k, '{table}_tie') < 0.02 then _loaded_at
+                 else _loaded_at + (({s.sync_end} - _loaded_at) * rnd(k, '{table}_redeliver_t')) end
+                as _loaded_at
+        )
+        from landed
+        where rnd(k, '{table}_redeliver') < 0.02
+    ),
+    last_sync as (
+        select * replace ({s.sync_end} - to_seconds(floor(rnd(k, '{table}_sync') * 7200)::bigint) as _loaded_at)
+        from landed
+        order by {business_ts} desc nulls last, k
+        limit 3
+    )
+    select {columns} from landed
+    union all
+    select {columns} from redelivered
+    union all
+    select {columns} from last_sync
+    """
+
+
+def _entity_loaded(table: str, s: Settings) -> str:
+    """Entity tables land each version after its ``updated_at`` (already in the stage table)."""
+    columns = column_list(table)
+    return f"""
+    insert into {RAW_SCHEMA}.{table} ({columns})
+    with landed as (
+        select *, updated_at_load as _loaded_at from g_{table}
+    ),
+    last_sync as (
+        select * replace ({s.sync_end} - to_seconds(floor(rnd(k, '{table}_sync') * 7200)::bigint) as _loaded_at)
+        from landed
+        order by updated_at desc nulls last, k
+        limit 3
+    )
+    select {columns} from landed
+    union all
+    select {columns} from last_sync
+    """
+
+
+def _steps(s: Settings) -> list[tuple[str, list[str]]]:
+    """(table, statements) in order; each statement is vectorised SQL."""
+    crm = dict(_crm(s))
+    email = dict(_email(s))
+    shop = dict(_shop(s))
+    orders_insert = f"""
+    insert into {RAW_SCHEMA}.shop_orders ({column_list('shop_orders')})
+    with landed as (
+        select
+            * replace (
+                case when is_future and ordered_at is not null
+                     then coalesce(updated_at, ordered_at) + interval 3 day else ordered_at end as ordered_at
+            ),
+            least(coalesce(updated_at, ordered_at, {s.start}) + load_delay(k, 'ord_load'),
+                  {s.sync_end} - interval 1 minute) as _loaded_at
+        from g_shop_orders
+    ),
+    last_sync as (
+        select * replace ({s.sync_end} - to_seconds(floor(rnd(k, 'ord_sync') * 7200)::bigint) as _loaded_at)
+        from landed
+        order by updated_at desc nulls last, k
+        limit 3
+    )
+    select {column_list('shop_orders')} from landed
+    union all
+    select {column_list('shop_orders')} from last_sync
+    """
+    checkout_email = _landed_email("p.i * 4 + n", "chk_email", 0.03, 0.25)
+    return [
+        ("persons", _macros(s) + [_country_text(), _persons(s)]),
+        ("crm_accounts", [crm["crm_accounts"], _entity_loaded("crm_accounts", s)]),
+        ("crm_contacts", [crm["crm_contacts"], _entity_loaded("crm_contacts", s)]),
+        ("crm_contact_tags", [crm["crm_contact_tags"], _loaded("crm_contact_tags", "tagged_at", s, 0.004)]),
+        ("email_campaigns", [email["email_campaigns"], _loaded("email_campaigns", "sent_at", s, 0.0)]),
+        ("email_events", [email["email_events"], _loaded("email_events", "occurred_at", s, 0.003)]),
+        ("shop_customers", [shop["shop_customers"], _loaded("shop_customers", "updated_at", s, 0.0)]),
+        ("shop_orders", [shop["shop_orders"], ORDERS_RAW, orders_insert]),
+        ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
+        ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
+        ("shop_checkouts", [
+            CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email),
+            _loaded("shop_checkouts", "created_at", s, 0.004),
+        ]),
+    ]
+
+
+def generate(
+    database: Path,
+    profile: str = "demo",
+    as_of_date: dt.date | None = None,
+    seed: int = 42,
+    parquet_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace schema ``raw`` of ``database`` with synthetic data; return rows per table.
+
+    ``progress(table, rows)`` is called after each table. With ``parquet_dir``, each raw
+    table is also written there as ``<table>.parquet``.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    settings = Settings(
+        customers=PROFILES[profile],
+        as_of_date=as_of_date or dt.datetime.now(dt.timezone.utc).date(),
+        seed=seed,
+    )
+    counts: dict[str, int] = {}
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(database)) as con:
+        con.execute("begin transaction")
+        create_raw_tables(con)
+        for table, statements in _steps(settings):
+            for statement in statements:
+                con.execute(statement)
+            if table in RAW_TABLES:
+                counts[table] = con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0]
+                if progress:
+                    progress(table, counts[table])
+        con.execute("commit")
+        if parquet_dir is not None:
+            parquet_dir.mkdir(parents=True, exist_ok=True)
+            for table in RAW_TABLES:
+                target = parquet_dir / f"{table}.parquet"
+                con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
+    return counts
+
+
+def timed_generate(database: Path, **kwargs: object) -> tuple[dict[str, int], float]:
+    """``generate`` and its wall time in seconds."""
+    started = time.perf_counter()
+    counts = generate(database, **kwargs)  # type: ignore[arg-type]
+    return counts, time.perf_counter() - started

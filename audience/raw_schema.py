@@ -1,0 +1,117 @@
+"""The raw input contract (SPEC section 1): ten tables in schema ``raw``."""
+
+from __future__ import annotations
+
+import duckdb
+
+RAW_SCHEMA = "raw"
+
+RAW_TABLES: dict[str, list[tuple[str, str]]] = {
+    "crm_accounts": [
+        ("account_id", "VARCHAR"),
+        ("account_name", "VARCHAR"),
+        ("industry", "VARCHAR"),
+        ("employee_count", "INTEGER"),
+        ("country", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "crm_contacts": [
+        ("contact_id", "VARCHAR"),
+        ("account_id", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("first_name", "VARCHAR"),
+        ("last_name", "VARCHAR"),
+        ("job_title", "VARCHAR"),
+        ("country", "VARCHAR"),
+        ("is_deleted", "BOOLEAN"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "crm_contact_tags": [
+        ("contact_id", "VARCHAR"),
+        ("tag", "VARCHAR"),
+        ("tagged_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "email_campaigns": [
+        ("campaign_id", "VARCHAR"),
+        ("campaign_name", "VARCHAR"),
+        ("campaign_type", "VARCHAR"),
+        ("sent_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "email_events": [
+        ("event_id", "VARCHAR"),
+        ("campaign_id", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("event_type", "VARCHAR"),
+        ("bounce_type", "VARCHAR"),
+        ("occurred_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "shop_customers": [
+        ("customer_id", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("first_name", "VARCHAR"),
+        ("last_name", "VARCHAR"),
+        ("country", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "shop_orders": [
+        ("order_id", "VARCHAR"),
+        ("customer_id", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("currency", "VARCHAR"),
+        ("total_amount", "DECIMAL(18,2)"),
+        ("discount_amount", "DECIMAL(18,2)"),
+        ("ordered_at", "TIMESTAMP"),
+        ("updated_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "shop_order_items": [
+        ("order_item_id", "VARCHAR"),
+        ("order_id", "VARCHAR"),
+        ("product_id", "VARCHAR"),
+        ("product_category", "VARCHAR"),
+        ("quantity", "INTEGER"),
+        ("unit_price", "DECIMAL(18,2)"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "shop_refunds": [
+        ("refund_id", "VARCHAR"),
+        ("order_id", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+        ("refunded_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+    "shop_checkouts": [
+        ("checkout_id", "VARCHAR"),
+        ("customer_id", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("cart_amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
+        ("completed_order_id", "VARCHAR"),
+        ("created_at", "TIMESTAMP"),
+        ("_loaded_at", "TIMESTAMP"),
+    ],
+}
+
+
+def column_list(table: str) -> str:
+    """The table's column names, comma separated, in contract order."""
+    return ", ".join(name for name, _ in RAW_TABLES[table])
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection, schema: str = RAW_SCHEMA) -> None:
+    """Drop ``schema`` with everything in it and create the ten empty raw tables."""
+    con.execute(f"drop schema if exists {schema} cascade")
+    con.execute(f"create schema {schema}")
+    for table, columns in RAW_TABLES.items():
+        ddl = ", ".join(f"{name} {data_type}" for name, data_type in columns)
+        con.execute(f"create table {schema}.{table} ({ddl})")

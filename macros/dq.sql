@@ -1,0 +1,66 @@
+{#- Deduplication and classification of raw rows (SPEC section 2).
+
+    Every raw row gets a version number within its key: 1 is the survivor, higher
+    numbers are superseded versions or re-deliveries. A row with a null key is no
+    version of anything: it is number 1 and is rejected as missing_value. -#}
+
+{#- The order in which versions of one key compete; the first row wins.
+    entity: latest updated_at (null counts as oldest), then latest _loaded_at.
+    event:  earliest _loaded_at (a repeated key is a re-delivery). -#}
+{% macro dq_version_order(kind) -%}
+    {%- if kind == 'entity' -%}
+        updated_at desc nulls last, _loaded_at desc nulls last
+    {%- elif kind == 'event' -%}
+        _loaded_at asc nulls last
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("dq_version_order: kind must be 'entity' or 'event', got '" ~ kind ~ "'") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Any key column null means the row has no key. -#}
+{% macro dq_key_is_null(key_columns) -%}
+    ({%- for column in key_columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor -%})
+{%- endmacro %}
+
+{% macro dq_version_number(key_columns, kind) -%}
+    case
+        when {{ audience.dq_key_is_null(key_columns) }} then 1
+        else row_number() over (
+            partition by {{ key_columns | join(', ') }}
+            order by {{ audience.dq_version_order(kind) }}
+        )
+    end
+{%- endmacro %}
+
+{#- The key as text (raw keys are VARCHAR), as dq_rejected_rows reports it:
+    composite keys joined by ':'. -#}
+{% macro dq_source_key(key_columns) -%}
+    {%- for column in key_columns -%}
+        {{ column }}{% if not loop.last %} || ':' || {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- Final status of a row from its version number and its reject reason. -#}
+{% macro dq_status(version_column='dq_version_number', reason_column='dq_reject_reason') -%}
+    case
+        when {{ version_column }} > 1 then 'superseded'
+        when {{ reason_column }} is not null then 'rejected'
+        else 'kept'
+    end
+{%- endmacro %}
+
+{#- The raw tables of SPEC section 1 and the base model that classifies each. -#}
+{% macro dq_base_models() -%}
+    {{ return({
+        'crm_accounts': 'base_crm__accounts',
+        'crm_contacts': 'base_crm__contacts',
+        'crm_contact_tags': 'base_crm__contact_tags',
+        'email_campaigns': 'base_email__campaigns',
+        'email_events': 'base_email__events',
+        'shop_customers': 'base_shop__customers',
+        'shop_orders': 'base_shop__orders',
+        'shop_order_items': 'base_shop__order_items',
+        'shop_refunds': 'base_shop__refunds',
+        'shop_checkouts': 'base_shop__checkouts',
+    }) }}
+{%- endmacro %}

@@ -1,0 +1,24 @@
+-- Every rejected raw row of every raw table, with the one reason that rejected it.
+with rejected_rows as (
+    {% for source_table, base_model in audience.dq_base_models().items() %}
+        select
+            '{{ source_table }}' as source_table,
+            dq_source_key as source_key,
+            dq_reject_reason as reason,
+            _loaded_at as loaded_at
+        from {{ ref(base_model) }}
+        where dq_status = 'rejected'
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+final as (
+    select
+        {{ dbt.cast('source_table', dbt.type_string()) }} as source_table,
+        {{ dbt.cast('source_key', dbt.type_string()) }} as source_key,
+        {{ dbt.cast('reason', dbt.type_string()) }} as reason,
+        {{ dbt.cast('loaded_at', dbt.type_timestamp()) }} as loaded_at
+    from rejected_rows
+)
+
+select * from final

@@ -1,0 +1,60 @@
+-- Every raw checkout row, classified as kept, superseded or rejected.
+-- Same identifiability rule as orders.
+with source as (
+    select * from {{ source('shop', 'shop_checkouts') }}
+),
+
+currencies as (
+    select * from {{ ref('currency_rates') }}
+),
+
+identifiable_customers as (
+    select customer_id from {{ ref('stg_shop__customers') }}
+    where has_valid_email
+),
+
+versioned as (
+    select
+        checkout_id,
+        customer_id,
+        {{ audience.normalise_email('email') }} as email,
+        upper(trim(currency)) as currency_code,
+        cart_amount,
+        completed_order_id,
+        created_at,
+        _loaded_at,
+        {{ audience.dq_source_key(['checkout_id']) }} as dq_source_key,
+        {{ audience.dq_version_number(['checkout_id'], 'event') }} as dq_version_number
+    from source
+),
+
+validated as (
+    select
+        versioned.*,
+        {{ audience.is_valid_email('versioned.email') }} as has_valid_email,
+        case
+            when versioned.dq_version_number > 1 then null
+            when versioned.checkout_id is null or versioned.created_at is null then 'missing_value'
+            when versioned.created_at > versioned._loaded_at then 'future_timestamp'
+            when versioned.cart_amount < 0 then 'negative_amount'
+            when currencies.currency_code is null then 'unknown_currency'
+            when
+                not {{ audience.is_valid_email('versioned.email') }}
+                and identifiable_customers.customer_id is null
+                then 'unidentifiable'
+        end as dq_reject_reason
+    from versioned
+    left join currencies
+        on versioned.currency_code = currencies.currency_code
+    left join identifiable_customers
+        on versioned.customer_id = identifiable_customers.customer_id
+),
+
+final as (
+    select
+        *,
+        {{ audience.dq_status() }} as dq_status
+    from validated
+)
+
+select * from final

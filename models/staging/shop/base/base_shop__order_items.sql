@@ -1,0 +1,38 @@
+-- Every raw order item row, classified as kept, superseded or rejected.
+with source as (
+    select * from {{ source('shop', 'shop_order_items') }}
+),
+
+versioned as (
+    select
+        order_item_id,
+        order_id,
+        product_id,
+        trim(product_category) as product_category,
+        quantity,
+        unit_price,
+        _loaded_at,
+        {{ audience.dq_source_key(['order_item_id']) }} as dq_source_key,
+        {{ audience.dq_version_number(['order_item_id'], 'event') }} as dq_version_number
+    from source
+),
+
+validated as (
+    select
+        *,
+        case
+            when dq_version_number > 1 then null
+            when order_item_id is null then 'missing_value'
+            when quantity < 0 or unit_price < 0 then 'negative_amount'
+        end as dq_reject_reason
+    from versioned
+),
+
+final as (
+    select
+        *,
+        {{ audience.dq_status() }} as dq_status
+    from validated
+)
+
+select * from final

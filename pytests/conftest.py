@@ -1,0 +1,77 @@
+"""Builds of the dbt project on small raw fixtures, each in its own DuckDB file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from audience.project import DATABASE_ENV, run_dbt
+from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, create_raw_tables
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def ts(text: str) -> dt.datetime:
+    """A timestamp from 'YYYY-MM-DD HH:MM'."""
+    return dt.datetime.fromisoformat(text)
+
+
+def load_raw(database: Path, raw: Rows) -> None:
+    """Create the ten raw tables in ``database`` and insert the fixture rows.
+
+    Columns a row does not name are null; a column name outside the contract fails.
+    """
+    with duckdb.connect(str(database)) as con:
+        create_raw_tables(con)
+        for table, rows in raw.items():
+            names = [name for name, _ in RAW_TABLES[table]]
+            for row in rows:
+                unknown = set(row) - set(names)
+                assert not unknown, f"{table}: unknown columns {unknown}"
+                placeholders = ", ".join("?" for _ in names)
+                con.execute(
+                    f"insert into {RAW_SCHEMA}.{table} values ({placeholders})",
+                    [row.get(name) for name in names],
+                )
+
+
+def dbt_in(workdir: Path, database: Path, args: list[str]):
+    """Run dbt with this database, logs and target inside ``workdir``."""
+    previous = os.environ.get(DATABASE_ENV)
+    os.environ[DATABASE_ENV] = str(database)
+    try:
+        return run_dbt(
+            [*args, "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")]
+        )
+    finally:
+        if previous is None:
+            os.environ.pop(DATABASE_ENV, None)
+        else:
+            os.environ[DATABASE_ENV] = previous
+
+
+def build(workdir: Path, raw: Rows, as_of_date: str) -> Path:
+    """Load ``raw`` into a new database in ``workdir`` and ``dbt build`` it as of the date."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "audience.duckdb"
+    load_raw(database, raw)
+    result = dbt_in(workdir, database, ["build", "--vars", json.dumps({"as_of_date": as_of_date})])
+    assert result.success, f"dbt build failed: {result.exception or 'see logs in ' + str(workdir)}"
+    return database
+
+
+class Db:
+    """Read-only queries on a built database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
