@@ -1,4 +1,5 @@
-"""The short summary printed at the end of ``make run``: what was built, what was rejected."""
+"""The summary printed at the end of ``make run``: what a marketer wants to see first
+(customers, buyers, segments), then what was built and what was rejected."""
 
 from __future__ import annotations
 
@@ -7,22 +8,73 @@ from pathlib import Path
 import duckdb
 from tabulate import tabulate
 
+BUYER_FAMILIES = ("rfm", "value_tier", "category_affinity")
+
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
+def _table(rows: list[tuple], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, intfmt=",", floatfmt=".1f", tablefmt="simple")
+
+
+def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
+    as_of, customers, buyers, emailable, suppressed, revenue = _rows(
+        con,
+        "select max(as_of_date), count(*), count(*) filter (where counted_orders > 0), "
+        "count(*) filter (where is_emailable), count(*) filter (where is_suppressed), "
+        "sum(net_revenue_usd) from marts.dim_customers",
+    )[0]
+    rejected = _rows(con, "select count(*) from marts.dq_rejected_rows")[0][0]
+    buyer_share = 100.0 * buyers / customers if customers else 0.0
+    return [
+        f"As of {as_of}: {customers:,} customers, {buyers:,} buyers ({buyer_share:.1f} %), "
+        f"{emailable:,} emailable, {suppressed:,} suppressed; net revenue {revenue or 0:,.2f} USD.",
+        f"{rejected:,} raw rows rejected (marts.dq_rejected_rows).",
+    ]
+
+
+def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    rows = _rows(
+        con,
+        """
+        with sizes as (
+            select segment_family, segment, count(*) as members,
+                   count(*) filter (where is_emailable) as emailable
+            from marts.fct_segment_memberships
+            group by segment_family, segment
+        ),
+        populations as (
+            select count(*) as customers, count(*) filter (where counted_orders > 0) as buyers
+            from marts.dim_customers
+        )
+        select segment_family, segment, members,
+               100.0 * members / nullif(case when segment_family in ('rfm', 'value_tier',
+                   'category_affinity') then buyers else customers end, 0) as share,
+               emailable
+        from sizes cross join populations
+        order by segment_family, members desc, segment
+        """,
+    )
+    shown, previous = [], None
+    for family, segment, members, share, emailable in rows:
+        shown.append((family if family != previous else "", segment, members, share, emailable))
+        previous = family
+    return shown
+
+
 def summary(database: Path) -> str:
-    """Rows per mart, then the reconciliation and rejects per raw table and reason."""
+    """Headline, segments per family, rows per mart, reconciliation and rejects."""
     with duckdb.connect(str(database), read_only=True) as con:
+        headline = _headline(con)
+        segments = _segments(con)
         marts = _rows(
             con,
             "select table_name from information_schema.tables "
             "where table_schema = 'marts' order by table_name",
         )
-        mart_rows = [
-            (name, _rows(con, f'select count(*) from marts."{name}"')[0][0]) for (name,) in marts
-        ]
+        mart_rows = [(name, _rows(con, f'select count(*) from marts."{name}"')[0][0]) for (name,) in marts]
         reconciliation = _rows(
             con,
             "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows "
@@ -33,21 +85,22 @@ def summary(database: Path) -> str:
             "select source_table, reason, count(*) from marts.dq_rejected_rows "
             "group by source_table, reason order by source_table, reason",
         )
-    parts = [
-        f"audience: built {database}",
-        "",
-        "Rows per mart",
-        tabulate(mart_rows, headers=["mart", "rows"], intfmt=",", tablefmt="simple"),
-        "",
-        "Raw rows: kept, superseded (older versions, re-deliveries) and rejected",
-        tabulate(
-            reconciliation,
-            headers=["raw table", "raw", "kept", "superseded", "rejected"],
-            intfmt=",",
-            tablefmt="simple",
-        ),
-        "",
-        "Rejected rows by reason (marts.dq_rejected_rows)",
-        tabulate(rejects, headers=["raw table", "reason", "rows"], intfmt=",", tablefmt="simple"),
-    ]
-    return "\n".join(parts)
+    return "\n".join(
+        [
+            f"audience: built {database}",
+            "",
+            *headline,
+            "",
+            f"Segments (share of customers; of buyers for {', '.join(BUYER_FAMILIES)})",
+            _table(segments, ["family", "segment", "members", "share %", "emailable"]),
+            "",
+            "Rows per mart",
+            _table(mart_rows, ["mart", "rows"]),
+            "",
+            "Raw rows: kept, superseded (older versions, re-deliveries) and rejected",
+            _table(reconciliation, ["raw table", "raw", "kept", "superseded", "rejected"]),
+            "",
+            "Rejected rows by reason (marts.dq_rejected_rows)",
+            _table(rejects, ["raw table", "reason", "rows"]),
+        ]
+    )

@@ -41,6 +41,9 @@ def test_allow_stale_publishes_and_prints_the_summary(database: Path, capsys: py
     out = capsys.readouterr().out
     assert "Publishing anyway" in out
     assert "Rows per mart" in out and "dq_rejected_rows" in out and "unidentifiable" in out
+    assert "customers" in out and "buyers" in out and "emailable" in out
+    for family in ("lifecycle", "email_engagement", "rfm", "behaviour", "crm_tag", "custom"):
+        assert f"\n{family} " in out, family
 
 
 def test_a_missing_raw_table_fails_early(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,44 @@
+{#- The as-of date as a SQL date literal: var as_of_date (YYYY-MM-DD), empty meaning
+    today in UTC. A malformed value fails the compilation with what to fix. -#}
+{% macro as_of_date() -%}
+    {%- set configured = var('as_of_date', '') -%}
+    {%- if configured is none or (configured | string | trim) == '' -%}
+        {%- set value = modules.datetime.datetime.utcnow().date().isoformat() -%}
+    {%- else -%}
+        {%- set value = configured | string | trim -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
+            {{ exceptions.raise_compiler_error("var as_of_date must be a date as YYYY-MM-DD (or empty for today in UTC), got '" ~ configured ~ "'") }}
+        {%- endif -%}
+        {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+    {%- endif -%}
+    cast('{{ value }}' as date)
+{%- endmacro %}
+
+{#- Whole days from a date to the as-of date (positive in the past). -#}
+{% macro days_before_as_of(date_expression) -%}
+    {{ audience.days_between(date_expression, audience.as_of_date()) }}
+{%- endmacro %}
+
+{#- Whole days from one DATE to another (end - start). -#}
+{% macro days_between(start_date, end_date) -%}
+    {{ return(adapter.dispatch('days_between', 'audience')(start_date, end_date)) }}
+{%- endmacro %}
+
+{% macro default__days_between(start_date, end_date) -%}
+    ({{ end_date }} - {{ start_date }})
+{%- endmacro %}
+
+{% macro spark__days_between(start_date, end_date) -%}
+    datediff({{ end_date }}, {{ start_date }})
+{%- endmacro %}
+
+{#- "Within the last N days": 0 <= as_of_date - date < N, in whole days (SPEC section 3). -#}
+{% macro within_days(date_expression, days) -%}
+    ({{ audience.days_before_as_of(date_expression) }} >= 0
+    and {{ audience.days_before_as_of(date_expression) }} < {{ days }})
+{%- endmacro %}
+
+{#- The date part of a timestamp. -#}
+{% macro to_date(timestamp_expression) -%}
+    cast({{ timestamp_expression }} as date)
+{%- endmacro %}

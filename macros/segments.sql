@@ -1,0 +1,20 @@
+{#- Segment names from free text (crm_tag family): lower(trim(text)), every run of
+    characters outside a-z and 0-9 replaced by one '_', no '_' at either end. -#}
+{% macro slug(expression) -%}
+    {{ audience.regexp_replace_all(
+        audience.regexp_replace_all('lower(trim(' ~ expression ~ '))', '[^a-z0-9]+', '_'),
+        '^_+|_+$',
+        ''
+    ) }}
+{%- endmacro %}
+
+{#- Membership rows of an exclusive family whose segment is a dim_customers column;
+    customers outside the family's population have a null there. -#}
+{% macro family_from_column(family, column) -%}
+    select
+        customer_id,
+        '{{ family }}' as segment_family,
+        {{ column }} as segment
+    from customers
+    where {{ column }} is not null
+{%- endmacro %}

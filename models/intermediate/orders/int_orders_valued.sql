@@ -1,0 +1,89 @@
+-- Kept orders placed on or before the as-of date: who placed them (the order's own
+-- valid email, else its shop customer's) and their net revenue in USD.
+with orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+shop_customers as (
+    select * from {{ ref('stg_shop__customers') }}
+    where has_valid_email
+),
+
+refunds as (
+    select * from {{ ref('stg_shop__refunds') }}
+),
+
+currency_rates as (
+    select * from {{ ref('currency_rates') }}
+),
+
+refunds_to_date as (
+    select
+        order_id,
+        sum(amount) as refunded_amount
+    from refunds
+    where {{ audience.to_date('refunded_at') }} <= {{ audience.as_of_date() }}
+    group by order_id
+),
+
+identified as (
+    select
+        orders.order_id,
+        orders.customer_id as shop_customer_id,
+        case
+            when orders.has_valid_email then orders.email else shop_customers.email
+        end as email,
+        orders.status,
+        orders.currency_code,
+        orders.total_amount,
+        orders.discount_amount,
+        orders.ordered_at
+    from orders
+    left join shop_customers
+        on orders.customer_id = shop_customers.customer_id
+    where {{ audience.to_date('orders.ordered_at') }} <= {{ audience.as_of_date() }}
+),
+
+valued as (
+    select
+        identified.*,
+        coalesce(refunds_to_date.refunded_amount, 0) as refunded_amount,
+        currency_rates.rate_to_usd,
+        case
+            when
+                (identified.total_amount - coalesce(refunds_to_date.refunded_amount, 0)) > 0
+                then round(
+                    (identified.total_amount - coalesce(refunds_to_date.refunded_amount, 0))
+                    * currency_rates.rate_to_usd,
+                    2
+                )
+            else 0
+        end as net_revenue_usd
+    from identified
+    inner join currency_rates
+        on identified.currency_code = currency_rates.currency_code
+    left join refunds_to_date
+        on identified.order_id = refunds_to_date.order_id
+),
+
+final as (
+    select
+        order_id,
+        {{ dbt.hash('email') }} as customer_id,
+        shop_customer_id,
+        email,
+        status,
+        currency_code,
+        total_amount,
+        discount_amount,
+        refunded_amount,
+        rate_to_usd,
+        net_revenue_usd,
+        coalesce(status = 'completed' and net_revenue_usd > 0, false) as is_counted,
+        coalesce(discount_amount > 0, false) as has_discount,
+        {{ audience.to_date('ordered_at') }} as order_date,
+        ordered_at
+    from valued
+)
+
+select * from final

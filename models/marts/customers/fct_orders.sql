@@ -1,0 +1,26 @@
+-- Every kept order placed on or before the as-of date, counted or not, with its net
+-- revenue in USD. Counted: completed with net revenue above zero.
+with orders as (
+    select * from {{ ref('int_orders_valued') }}
+),
+
+final as (
+    select
+        {{ audience.as_of_date() }} as as_of_date,
+        order_id,
+        customer_id,
+        shop_customer_id,
+        status,
+        currency_code,
+        total_amount,
+        discount_amount,
+        cast(refunded_amount as decimal(18, 2)) as refunded_amount,
+        cast(net_revenue_usd as decimal(18, 2)) as net_revenue_usd,
+        is_counted,
+        has_discount,
+        order_date,
+        ordered_at
+    from orders
+)
+
+select * from final
