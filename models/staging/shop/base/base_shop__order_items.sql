@@ -8,7 +8,7 @@ versioned as (
         order_item_id,
         order_id,
         product_id,
-        trim(product_category) as product_category,
+        product_category,
         quantity,
         unit_price,
         _loaded_at,
