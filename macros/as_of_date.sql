@@ -42,3 +42,9 @@
 {% macro to_date(timestamp_expression) -%}
     cast({{ timestamp_expression }} as date)
 {%- endmacro %}
+
+{#- A CRM contact or shop customer exists as of the date unless created after it (a
+    null created_at is not after it). -#}
+{% macro exists_as_of(created_at_expression) -%}
+    coalesce({{ audience.to_date(created_at_expression) }} <= {{ audience.as_of_date() }}, true)
+{%- endmacro %}

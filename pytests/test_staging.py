@@ -281,3 +281,10 @@ def test_every_raw_row_has_one_status(db: Db) -> None:
         raw = db.rows(f"select count(*) from raw.{table}")[0][0]
         statuses = db.rows(f"select dq_status, count(*) from staging.{base} group by 1")
         assert sum(count for _, count in statuses) == raw
+
+
+def test_empty_raw_tables_build_with_every_error_test_passing(tmp_path: Path) -> None:
+    database = build(tmp_path, {}, AS_OF)
+    db = Db(database)
+    assert db.rows("select count(*) from marts.dim_customers") == [(0,)]
+    assert db.rows("select sum(raw_rows) from marts.dq_reconciliation") == [(0,)]

@@ -38,7 +38,7 @@ latest_contacts as (
     from contacts
     where
         not is_deleted
-        and coalesce({{ audience.to_date('created_at') }} <= {{ audience.as_of_date() }}, true)
+        and {{ audience.exists_as_of('created_at') }}
 ),
 
 latest_shop_customers as (
@@ -53,7 +53,7 @@ latest_shop_customers as (
     from shop_customers
     where
         has_valid_email
-        and coalesce({{ audience.to_date('created_at') }} <= {{ audience.as_of_date() }}, true)
+        and {{ audience.exists_as_of('created_at') }}
 ),
 
 resolved as (

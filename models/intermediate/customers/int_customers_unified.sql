@@ -28,7 +28,7 @@ sightings as (
     from contacts
     where
         not is_deleted
-        and coalesce({{ audience.to_date('created_at') }} <= {{ audience.as_of_date() }}, true)
+        and {{ audience.exists_as_of('created_at') }}
     union all
     select
         email,
@@ -36,7 +36,7 @@ sightings as (
     from shop_customers
     where
         has_valid_email
-        and coalesce({{ audience.to_date('created_at') }} <= {{ audience.as_of_date() }}, true)
+        and {{ audience.exists_as_of('created_at') }}
     union all
     select
         email,

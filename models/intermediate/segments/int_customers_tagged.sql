@@ -9,7 +9,7 @@ contacts as (
     select * from {{ ref('stg_crm__contacts') }}
     where
         not is_deleted
-        and coalesce({{ audience.to_date('created_at') }} <= {{ audience.as_of_date() }}, true)
+        and {{ audience.exists_as_of('created_at') }}
 ),
 
 tags as (
