@@ -23,7 +23,7 @@ import duckdb
 
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_tables
 
-PROFILES: dict[str, int] = {"demo": 10_000, "M": 100_000, "L": 1_000_000}
+PROFILES: dict[str, int] = {"S": 1_000, "demo": 10_000, "M": 100_000, "L": 1_000_000}
 HORIZON_DAYS = 1095
 
 Progress = Callable[[str, int], None]

@@ -1,0 +1,130 @@
+"""The same project on a real PostgreSQL server: marts equal DuckDB's row for row, and
+the BI reader role reads marts only.
+
+The server is started here (audience.postgres) and stopped afterwards. When PostgreSQL
+cannot be installed or started the suite is skipped with the reason, unless
+AUDIENCE_REQUIRE_POSTGRES=1 (CI sets it), which turns that into a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import duckdb
+import psycopg2
+import pytest
+
+from audience.generate import generate
+from audience.postgres import PASSWORD, PostgresUnavailable, Server, load_raw, throwaway_server
+from audience.project import run_dbt
+from conftest import dbt_in
+
+AS_OF = "2026-06-30"
+MARTS = {
+    "dim_customers": "customer_id",
+    "fct_orders": "order_id",
+    "fct_email_events": "event_id",
+    "fct_segment_memberships": "customer_id, segment_family, segment",
+    "fct_segment_holdouts": "customer_id, segment_family, segment",
+    "dq_rejected_rows": "source_table, source_key, reason",
+    "dq_reconciliation": "source_table",
+}
+NOT_COMPARED = {"built_at"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(throwaway_server())
+        except PostgresUnavailable as error:
+            if os.environ.get("AUDIENCE_REQUIRE_POSTGRES") == "1":
+                raise
+            pytest.skip(f"PostgreSQL suite skipped: {error}")
+        yield running
+
+
+@pytest.fixture(scope="module")
+def builds(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    """Build the S profile on DuckDB and on PostgreSQL; return each build's seconds."""
+    workdir = tmp_path_factory.mktemp("engines")
+    database = workdir / "audience.duckdb"
+    generate(database, profile="S", as_of_date=dt.date.fromisoformat(AS_OF), seed=3)
+    args = ["build", "--vars", json.dumps({"as_of_date": AS_OF})]
+    started = time.perf_counter()
+    assert dbt_in(workdir / "duckdb", database, args).success
+    seconds = {"duckdb": time.perf_counter() - started}
+    load_raw(database, server)
+    previous = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    try:
+        started = time.perf_counter()
+        result = run_dbt([*args, "--target", "postgres", "--target-path", str(workdir / "pg-target"), "--log-path", str(workdir / "pg-logs")])
+        seconds["postgres"] = time.perf_counter() - started
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    assert result.success, f"dbt build on PostgreSQL failed; logs in {workdir / 'pg-logs'}"
+    print(f"\nbuild of profile S: DuckDB {seconds['duckdb']:.1f} s, PostgreSQL {seconds['postgres']:.1f} s")
+    return seconds | {"database": database}  # type: ignore[return-value]
+
+
+def normalised(value: object) -> object:
+    """Numbers compared within 0.01; everything else exactly."""
+    if isinstance(value, (decimal.Decimal, float)) and not isinstance(value, bool):
+        return round(float(value), 2)
+    return value
+
+
+def fetch(rows: list[tuple]) -> list[tuple]:
+    return sorted((tuple(normalised(v) for v in row) for row in rows), key=repr)
+
+
+@pytest.mark.parametrize("mart", list(MARTS))
+def test_marts_are_equal_on_both_engines(server: Server, builds: dict, mart: str) -> None:
+    with duckdb.connect(str(builds["database"]), read_only=True) as con:
+        columns = [
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ? order by ordinal_position",
+                [mart],
+            ).fetchall()
+            if name not in NOT_COMPARED
+        ]
+        duck = fetch(con.execute(f"select {', '.join(columns)} from marts.{mart}").fetchall())
+    with server.connect() as pg, pg.cursor() as cur:
+        cur.execute(f"select {', '.join(columns)} from marts.{mart}")
+        postgres = fetch(cur.fetchall())
+    assert len(duck) > 0
+    assert len(postgres) == len(duck)
+    for left, right in zip(duck, postgres):
+        assert all(
+            abs(a - b) <= 0.01 if isinstance(a, float) and isinstance(b, float) else a == b
+            for a, b in zip(left, right)
+        ), (mart, left, right)
+
+
+def test_bi_reader_reads_marts_only(server: Server, builds: dict) -> None:
+    reader = server.connect(user="bi_reader", password=PASSWORD)
+    try:
+        with reader.cursor() as cur:
+            cur.execute("select count(*) from marts.dim_customers")
+            assert cur.fetchone()[0] > 0
+        reader.rollback()
+        for relation in ("raw.shop_orders", "staging.stg_shop__orders", "intermediate.int_orders_valued", "seeds.countries"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), reader.cursor() as cur:
+                cur.execute(f"select count(*) from {relation}")
+            reader.rollback()
+    finally:
+        reader.close()
