@@ -14,7 +14,6 @@ SPEC section 2.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -772,9 +771,3 @@ def generate(
                 con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
     return counts
 
-
-def timed_generate(database: Path, **kwargs: object) -> tuple[dict[str, int], float]:
-    """``generate`` and its wall time in seconds."""
-    started = time.perf_counter()
-    counts = generate(database, **kwargs)  # type: ignore[arg-type]
-    return counts, time.perf_counter() - started

@@ -18,6 +18,7 @@ versioned as (
         checkout_id,
         customer_id,
         {{ audience.normalise_email('email') }} as email,
+        {{ audience.is_valid_email(audience.normalise_email('email')) }} as has_valid_email,
         upper(trim(currency)) as currency_code,
         cart_amount,
         completed_order_id,
@@ -31,7 +32,6 @@ versioned as (
 validated as (
     select
         versioned.*,
-        {{ audience.is_valid_email('versioned.email') }} as has_valid_email,
         case
             when versioned.dq_version_number > 1 then null
             when versioned.checkout_id is null or versioned.created_at is null then 'missing_value'
@@ -39,7 +39,7 @@ validated as (
             when versioned.cart_amount < 0 then 'negative_amount'
             when currencies.currency_code is null then 'unknown_currency'
             when
-                not {{ audience.is_valid_email('versioned.email') }}
+                not versioned.has_valid_email
                 and identifiable_customers.customer_id is null
                 then 'unidentifiable'
         end as dq_reject_reason

@@ -19,6 +19,7 @@ versioned as (
         order_id,
         customer_id,
         {{ audience.normalise_email('email') }} as email,
+        {{ audience.is_valid_email(audience.normalise_email('email')) }} as has_valid_email,
         lower(trim(status)) as status,
         upper(trim(currency)) as currency_code,
         total_amount,
@@ -34,7 +35,6 @@ versioned as (
 validated as (
     select
         versioned.*,
-        {{ audience.is_valid_email('versioned.email') }} as has_valid_email,
         case
             when versioned.dq_version_number > 1 then null
             when versioned.order_id is null or versioned.ordered_at is null then 'missing_value'
@@ -44,7 +44,7 @@ validated as (
                 then 'negative_amount'
             when currencies.currency_code is null then 'unknown_currency'
             when
-                not {{ audience.is_valid_email('versioned.email') }}
+                not versioned.has_valid_email
                 and identifiable_customers.customer_id is null
                 then 'unidentifiable'
         end as dq_reject_reason
