@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import duckdb
 
@@ -24,8 +24,16 @@ from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_
 
 PROFILES: dict[str, int] = {"S": 1_000, "demo": 10_000, "M": 100_000, "L": 1_000_000}
 HORIZON_DAYS = 1095
+# DuckDB's memory limit for a generation: profile L (1 M customers) stays within it.
+MEMORY_LIMIT = "2GB"
 
 Progress = Callable[[str, int], None]
+
+# CRM tags as people type them (SQL list).
+TAGS = (
+    "['Trade Show', 'trade-show', 'VIP', ' vip ', 'Webinar 2026', 'Newsletter Signup', "
+    "'Partner', 'Beta Tester!', '--Event--', 'Referral', 'high value']"
+)
 
 
 @dataclass(frozen=True)
@@ -71,15 +79,19 @@ def _macros(s: Settings) -> list[str]:
 
 def _persons(s: Settings) -> str:
     """One row per synthetic person: who they are and where they appear."""
+    return f"create or replace temp table persons as {_person_rows(0, s.customers)}"
+
+
+def _person_rows(first: int, count: int) -> str:
+    """A query of the persons numbered ``first`` to ``first + count - 1``."""
     return f"""
-    create or replace temp table persons as
     with base as (
         select
             i,
             rnd(i, 'country') as u_country,
             {HORIZON_DAYS} * sqrt(rnd(i, 'signup')) as signup_day,
             rnd(i, 'engagement') * rnd(i, 'engagement2') as engagement
-        from range({s.customers}) as t(i)
+        from range({first}, {first + count}) as t(i)
     )
     select
         i,
@@ -133,6 +145,27 @@ def _country_text() -> str:
     """
 
 
+def _currency(country_code: str) -> str:
+    """The currency a shop charges in a country."""
+    return f"""case {country_code}
+                when 'US' then 'USD' when 'GB' then 'GBP' when 'CA' then 'CAD' when 'AU' then 'AUD'
+                when 'BR' then 'BRL' when 'MX' then 'MXN' when 'JP' then 'JPY' when 'IN' then 'INR'
+                when 'SG' then 'SGD' when 'ZA' then 'ZAR' when 'AE' then 'USD' when 'XX' then 'USD'
+                else 'EUR'
+            end"""
+
+
+def _account_of(key: str, accounts: int) -> str:
+    """The CRM account of a contact: 40 % are B2B, a few of them with an unknown account."""
+    return f"""case
+                when rnd({key}, 'con_b2b') < 0.40 then
+                    case
+                        when rnd({key}, 'con_acc_missing') < 0.03 then 'ACC-MISSING-' || ({key} % 97)
+                        else 'ACC-' || lpad(floor(rnd({key}, 'con_acc') * {accounts})::integer::varchar, 7, '0')
+                    end
+            end"""
+
+
 def _email_expr(alias: str = "p") -> str:
     """A person's canonical email."""
     return f"{alias}.first_name || '.' || {alias}.last_name || {alias}.i || '@' || {alias}.domain"
@@ -152,8 +185,13 @@ def _landed_email(key: str, salt: str, invalid_share: float, null_share: float, 
     end"""
 
 
+def _account_count(customers: int) -> int:
+    """How many CRM accounts a profile has."""
+    return max(20, customers // 40)
+
+
 def _crm(s: Settings) -> list[tuple[str, str]]:
-    accounts = max(20, s.customers // 40)
+    accounts = _account_count(s.customers)
     return [
         (
             "crm_accounts",
@@ -220,13 +258,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         select
             p.*,
             'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
-            case
-                when rnd(p.i, 'con_b2b') < 0.40 then
-                    case
-                        when rnd(p.i, 'con_acc_missing') < 0.03 then 'ACC-MISSING-' || (p.i % 97)
-                        else 'ACC-' || lpad(floor(rnd(p.i, 'con_acc') * {accounts})::integer::varchar, 7, '0')
-                    end
-            end as account_id,
+            {_account_of('p.i', accounts)} as account_id,
             case when rnd(p.i, 'con_versions') < 0.12 then 2 else 1 end as version_count
         from persons as p
         where p.in_crm
@@ -278,9 +310,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         case when rnd(i * 5 + n, 'tag_orphan') < 0.005 then 'CON-UNKNOWN-' || i else contact_id end
             as contact_id,
         case when rnd(i * 5 + n, 'tag_null') < 0.003 then null
-             else pick(['Trade Show', 'trade-show', 'VIP', ' vip ', 'Webinar 2026', 'Newsletter Signup',
-                        'Partner', 'Beta Tester!', '--Event--', 'Referral', 'high value'],
-                       rnd(i * 5 + n, 'tag_value')) end as tag,
+             else pick({TAGS}, rnd(i * 5 + n, 'tag_value')) end as tag,
         case when rnd(i * 5 + n, 'tag_ts_null') < 0.004 then null
              else day_ts(signup_day + ({HORIZON_DAYS} - signup_day) * rnd(i * 5 + n, 'tag_day'),
                          i * 5 + n, 'tag_s') end as tagged_at,
@@ -464,12 +494,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
                 else 30 + floor(rnd(p.i, 'n_o2') * 120)
             end::integer as n_orders,
             p.signup_day + rnd(p.i, 'first_order') * 30 as first_order_day,
-            case p.country_code
-                when 'US' then 'USD' when 'GB' then 'GBP' when 'CA' then 'CAD' when 'AU' then 'AUD'
-                when 'BR' then 'BRL' when 'MX' then 'MXN' when 'JP' then 'JPY' when 'IN' then 'INR'
-                when 'SG' then 'SGD' when 'ZA' then 'ZAR' when 'AE' then 'USD' when 'XX' then 'USD'
-                else 'EUR'
-            end as currency
+            {_currency('p.country_code')} as currency
         from persons as p
         where p.is_buyer
     )
@@ -497,6 +522,9 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
         ("shop_checkouts", ""),
     ]
 
+
+# History: an order's second version lands about 30 hours after the first.
+SECOND_VERSION_AT = "ordered_ts + to_seconds((v * 3600 * 30 + floor(rnd(k * 2 + v, 'ord_upd') * 3600))::bigint)"
 
 ORDERS_RAW = """
 create or replace temp table g_shop_orders as
@@ -527,7 +555,7 @@ select
     case when has_discount then round(gross_amount * 0.15, 2) else 0 end as discount_amount,
     case when rnd(k, 'ord_ts_null') < 0.003 then null else ordered_ts end as ordered_at,
     case when v = 0 and version_count = 2 and rnd(k, 'ord_upd_null') < 0.1 then null
-         else ordered_ts + to_seconds((v * 3600 * 30 + floor(rnd(k * 2 + v, 'ord_upd') * 3600))::bigint)
+         else {second_version_at}
     end as updated_at,
     k * 2 + v as k,
     rnd(k, 'ord_future') < 0.003 as is_future
@@ -574,9 +602,25 @@ from g_orders_base
 where rnd(k, 'refund') < 0.05 and order_day + 31 < {horizon}
 """
 
-CHECKOUTS_RAW = """
-create or replace temp table g_shop_checkouts as
-with completed as (
+# Checkouts as they land: a few null keys, negative carts and unknown currencies.
+CHECKOUTS_LANDED = """
+select
+    case when rnd(k, 'chk_nullkey') < 0.003 then null else checkout_id end as checkout_id,
+    customer_id,
+    email,
+    case when rnd(k, 'chk_neg') < 0.003 then -cart_amount else cart_amount end as cart_amount,
+    case when rnd(k, 'chk_cur_bad') < 0.004 then 'ZZZ' else messy(currency, rnd(k, 'chk_cur_m')) end
+        as currency,
+    completed_order_id,
+    case when rnd(k, 'chk_ts_null') < 0.003 then null else created_at end as created_at,
+    k
+from all_checkouts
+"""
+
+def _completed_checkouts(key: str) -> str:
+    """The checkouts CTE ``completed``: 30 % of the orders of g_orders_base started as a
+    checkout ten minutes before the order; ``key`` is their row key."""
+    return f"""completed as (
     select
         'K' || order_id as checkout_id,
         customer_id,
@@ -585,10 +629,15 @@ with completed as (
         currency,
         order_id as completed_order_id,
         day_ts(order_day, k, 'ord_t') - interval 10 minute as created_at,
-        k
+        {key} as k
     from g_orders_base
     where rnd(k, 'chk_from_order') < 0.3
-),
+)"""
+
+
+CHECKOUTS_RAW = """
+create or replace temp table g_shop_checkouts as
+with {completed},
 abandoned as (
     select
         'KA' || p.i || '-' || n as checkout_id,
@@ -609,18 +658,7 @@ all_checkouts as (
     union all
     select * from abandoned
 )
-select
-    case when rnd(k, 'chk_nullkey') < 0.003 then null else checkout_id end as checkout_id,
-    customer_id,
-    email,
-    case when rnd(k, 'chk_neg') < 0.003 then -cart_amount else cart_amount end as cart_amount,
-    case when rnd(k, 'chk_cur_bad') < 0.004 then 'ZZZ' else messy(currency, rnd(k, 'chk_cur_m')) end
-        as currency,
-    completed_order_id,
-    case when rnd(k, 'chk_ts_null') < 0.003 then null else created_at end as created_at,
-    k
-from all_checkouts
-"""
+""" + CHECKOUTS_LANDED
 
 
 def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> str:
@@ -721,14 +759,29 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
         ("email_campaigns", [email["email_campaigns"], _loaded("email_campaigns", "sent_at", s, 0.0)]),
         ("email_events", [email["email_events"], _loaded("email_events", "occurred_at", s, 0.003)]),
         ("shop_customers", [shop["shop_customers"], _loaded("shop_customers", "updated_at", s, 0.0)]),
-        ("shop_orders", [shop["shop_orders"], ORDERS_RAW, orders_insert]),
+        ("shop_orders", [shop["shop_orders"], ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT), orders_insert]),
         ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
         ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
         ("shop_checkouts", [
-            CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email),
+            CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
             _loaded("shop_checkouts", "created_at", s, 0.004),
         ]),
     ]
+
+
+def _connect(database: Path) -> duckdb.DuckDBPyConnection:
+    """A connection that spills instead of growing.
+
+    DuckDB's default memory limit is 80 % of RAM, so at profile L the stage tables and
+    joins used to stay in memory (12.5 GB). Under ``MEMORY_LIMIT`` DuckDB offloads temp
+    tables and intermediate results to ``<database>.tmp`` (removed on close). Insertion
+    order is not preserved, which lets large inserts stream; nothing relies on it (every
+    ``limit`` is ordered down to the row key, and raw tables are sets).
+    """
+    con = duckdb.connect(str(database))
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("set preserve_insertion_order = false")
+    return con
 
 
 def generate(
@@ -753,7 +806,7 @@ def generate(
     )
     counts: dict[str, int] = {}
     database.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(database)) as con:
+    with _connect(database) as con:
         con.execute("begin transaction")
         create_raw_tables(con)
         for table, statements in _steps(settings):
@@ -771,3 +824,488 @@ def generate(
                 con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
     return counts
 
+
+
+# --- One more day -------------------------------------------------------------------------
+#
+# A database generated as of D holds data up to D 00:00. ``generate_next_day`` appends the
+# day D itself, as the next EL syncs would land it, so that a build as of D + 1 is fresh.
+# The day is the last day of the horizon that ends at D + 1 (day offset HORIZON_DAYS - 1),
+# which lets it reuse the macros and the person table of the full generator.
+
+EPOCH = dt.date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class NextDay:
+    """What one appended day depends on."""
+
+    customers: int
+    day: dt.date
+    seed: int
+
+    @property
+    def settings(self) -> Settings:
+        """Settings of the horizon that ends with this day."""
+        return Settings(customers=self.customers, as_of_date=self.day + dt.timedelta(days=1), seed=self.seed)
+
+    @property
+    def offset(self) -> int:
+        """The day's offset in that horizon."""
+        return HORIZON_DAYS - 1
+
+    @property
+    def serial(self) -> int:
+        """Days since 2000-01-01: part of every key made today, so days never collide."""
+        return (self.day - EPOCH).days
+
+    @property
+    def stamp(self) -> str:
+        """The day as YYYYMMDD, for ids."""
+        return self.day.strftime("%Y%m%d")
+
+    @property
+    def start(self) -> str:
+        """SQL timestamp literal of the day's first second."""
+        return f"timestamp '{self.day.isoformat()} 00:00:00'"
+
+    @property
+    def end(self) -> str:
+        """SQL timestamp literal of the next midnight."""
+        return self.settings.sync_end
+
+    @property
+    def sign_ups(self) -> int:
+        """New persons a day: the generator's sign-up rate at the end of the horizon
+        (2 / HORIZON_DAYS of the customers a day), at least five."""
+        return max(5, -(-2 * self.customers // HORIZON_DAYS))
+
+    @property
+    def first_new_person(self) -> int:
+        """Number of the day's first new person, after every earlier day's."""
+        return self.customers + self.serial * self.sign_ups
+
+
+def _day_persons(d: NextDay) -> str:
+    """Everyone generated so far, plus today's sign-ups; ``dk`` keys a person's day."""
+    return f"""
+    create or replace temp table persons as
+    with existing as (
+        select *, false as is_new from ({_person_rows(0, d.customers)})
+    ),
+    signed_up as (
+        select
+            * replace (
+                {d.offset} + rnd(i, 'signup_t') as signup_day,
+                {d.offset} + 60 - ln(greatest(rnd(i, 'lifetime'), 1e-12)) * 420 as churn_day
+            ),
+            true as is_new
+        from ({_person_rows(d.first_new_person, d.sign_ups)})
+    )
+    select *, i * 100000 + {d.serial} as dk from existing
+    union all
+    select *, i * 100000 + {d.serial} as dk from signed_up
+    """
+
+
+def _day_crm(d: NextDay) -> list[str]:
+    """Today's sign-ups who are in the CRM, and their first tags."""
+    contacts = f"""
+    create or replace temp table g_crm_contacts as
+    with contacts as (
+        select
+            p.*,
+            'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
+            {_account_of('p.i', _account_count(d.customers))} as account_id,
+            day_ts(p.signup_day, p.dk, 'con_created') as created_at
+        from persons as p
+        where p.is_new and p.in_crm
+    )
+    select
+        case when rnd(p.dk, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
+        p.account_id,
+        {_landed_email('p.dk', 'con_email', 0.02, 0.005)} as email,
+        messy(p.first_name, rnd(p.dk, 'con_fn')) as first_name,
+        messy(p.last_name, rnd(p.dk, 'con_ln')) as last_name,
+        case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
+            'Engineer', 'Analyst', 'Office Manager', null], rnd(p.dk, 'con_title')) end as job_title,
+        country_text(p.country_code, rnd(p.dk, 'con_country')) as country,
+        false as is_deleted,
+        p.created_at,
+        p.created_at as updated_at,
+        p.dk as k
+    from contacts as p
+    """
+    tags = f"""
+    create or replace temp table g_crm_contact_tags as
+    select
+        c.contact_id,
+        pick({TAGS}, rnd(c.k * 4 + n, 'tag_value')) as tag,
+        c.created_at + to_seconds(floor(rnd(c.k * 4 + n, 'tag_t')
+            * date_diff('second', c.created_at, {d.end} - interval 2 hour))::bigint) as tagged_at,
+        c.k * 4 + n as k
+    from g_crm_contacts as c, range(2) as r(n)
+    where c.contact_id is not null and c.created_at < {d.end} - interval 2 hour
+        and rnd(c.k * 4 + n, 'tag_count') < 0.5 / (n + 1)
+    """
+    return [contacts, tags]
+
+
+def _day_email(d: NextDay) -> list[str]:
+    """Today's campaign to a share of the list, its opens, clicks, bounces and complaints;
+    sign-ups' subscribes, a few unsubscribes, and late-arriving opens of the previous
+    campaign that happened before today."""
+    campaign = f"""
+    create or replace temp table g_email_campaigns as
+    select
+        'CMP-{d.stamp}' as campaign_id,
+        'Daily ' || pick(['Picks', 'News', 'Offer'], rnd({d.serial}, 'cmp_name')) || ' {d.day.isoformat()}'
+            as campaign_name,
+        messy(case when rnd({d.serial}, 'cmp_type') < 0.6 then 'newsletter' else 'promotion' end,
+              rnd({d.serial}, 'cmp_type_m')) as campaign_type,
+        {d.start} + to_seconds((9 * 3600 + floor(rnd({d.serial}, 'cmp_t') * 3 * 3600))::bigint) as sent_at,
+        {d.serial} as k
+    """
+    window_end = f"{d.end} - interval 2 hour"
+    late_from = f"greatest(pv.sent_at, {d.start} - interval 3 day)"
+    events = f"""
+    create or replace temp table g_email_events as
+    with previous_campaign as (
+        select campaign_id, sent_at
+        from {RAW_SCHEMA}.email_campaigns
+        where campaign_id is not null and sent_at < {d.start}
+        order by sent_at desc, campaign_id
+        limit 1
+    ),
+    members as (
+        select
+            p.*,
+            {_email_expr()} as canonical_email,
+            0.15 + 0.5 * rnd(p.i, 'send_share') as send_share
+        from persons as p
+        where p.on_list and (p.is_new or rnd(p.i, 'unsub') >= 0.10 or rnd(p.i, 'resub') < 0.2)
+    ),
+    sends as (
+        select
+            m.i,
+            m.dk,
+            m.canonical_email,
+            c.campaign_id,
+            c.sent_at + to_seconds((60 + floor(rnd(m.dk, 'send_t') * 600))::bigint) as sent_at,
+            0.04 + 0.55 * m.engagement * exp(-greatest(0, {d.offset} - m.churn_day) / 120) as p_open
+        from members as m, g_email_campaigns as c
+        where not m.is_new and rnd(m.dk, 'send') < m.send_share / 2.5
+    ),
+    opens as (
+        select
+            s.*,
+            s.sent_at + to_seconds(floor(rnd(s.dk, 'open_t')
+                * date_diff('second', s.sent_at, {window_end}))::bigint) as opened_at
+        from sends as s
+        where rnd(s.dk, 'open') < s.p_open
+    ),
+    events as (
+        select dk, canonical_email, campaign_id, 'send' as event_type, null as bounce_type,
+               sent_at as occurred_at, 0 as seq
+        from sends
+        union all
+        select dk, canonical_email, campaign_id, 'open', null, opened_at, 1
+        from opens
+        union all
+        select dk, canonical_email, campaign_id, 'click', null,
+               opened_at + to_seconds(floor(rnd(dk, 'click_t')
+                   * date_diff('second', opened_at, {window_end}))::bigint), 2
+        from opens
+        where rnd(dk, 'click') < 0.25
+        union all
+        select dk, canonical_email, campaign_id, 'bounce',
+               case when rnd(dk, 'bounce_t') < 0.4 then 'hard' else 'soft' end,
+               sent_at + interval 1 minute, 3
+        from sends
+        where rnd(dk, 'bounce') < 0.004
+        union all
+        select dk, canonical_email, campaign_id, 'complaint', null, sent_at + interval 1 hour, 4
+        from sends
+        where rnd(dk, 'complaint') < 0.0004
+        union all
+        select dk, canonical_email, null, 'subscribe', null, day_ts(signup_day, dk, 'sub_t'), 5
+        from members
+        where is_new
+        union all
+        select dk, canonical_email, null, 'unsubscribe', null, day_ts({d.offset}, dk, 'unsub_t'), 6
+        from members
+        where not is_new and rnd(dk, 'day_unsub') < 0.001
+        union all
+        select m.dk, m.canonical_email, pv.campaign_id, 'open', null,
+               {late_from} + to_seconds(floor(rnd(m.dk, 'late_t')
+                   * date_diff('second', {late_from}, {d.start}))::bigint), 7
+        from members as m, previous_campaign as pv
+        where not m.is_new and rnd(m.dk, 'late') < 0.005
+    ),
+    keyed as (
+        select *, dk * 8 + seq as k from events
+    )
+    select
+        case when rnd(k, 'evt_nullkey') < 0.003 then null else 'E{d.stamp}-' || k end as event_id,
+        campaign_id,
+        case when rnd(k, 'evt_bad_email') < 0.008
+             then pick(['n/a', canonical_email || '@', replace(canonical_email, '@', ' at ')],
+                       rnd(k, 'evt_bad_email_v'))
+             else messy(canonical_email, rnd(k, 'evt_email_m')) end as email,
+        case when rnd(k, 'evt_type_bad') < 0.006
+             then pick(['delivered', 'SPAM', 'deferred', null], rnd(k, 'evt_type_v'))
+             else messy(event_type, rnd(k, 'evt_type_m')) end as event_type,
+        case when bounce_type is not null then messy(bounce_type, rnd(k, 'bt')) end as bounce_type,
+        case when rnd(k, 'evt_ts_null') < 0.003 then null else occurred_at end as occurred_at,
+        k
+    from keyed
+    """
+    return [campaign, events]
+
+
+def _day_shop(d: NextDay) -> list[str]:
+    """Sign-ups in the shop; today's orders (a few placed on earlier days and landing late),
+    their items and checkouts, abandoned carts; pending orders of the last 30 days that
+    complete or are cancelled today; refunds of orders of the last 30 days."""
+    customers = f"""
+    create or replace temp table g_shop_customers as
+    select
+        case when rnd(p.dk, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
+        {_landed_email('p.dk', 'shc_email', 0.015, 0.01)} as email,
+        messy(p.first_name, rnd(p.dk, 'shc_fn')) as first_name,
+        messy(p.last_name, rnd(p.dk, 'shc_ln')) as last_name,
+        country_text(p.country_code, rnd(p.dk, 'shc_country')) as country,
+        day_ts(p.signup_day, p.dk, 'shc_created') as created_at,
+        day_ts(p.signup_day, p.dk, 'shc_created') as updated_at,
+        p.dk as k
+    from persons as p
+    where p.is_new and p.in_shop
+    """
+    orders_base = f"""
+    create or replace temp table g_orders_base as
+    with buyers as (
+        select p.*, {_currency('p.country_code')} as currency
+        from persons as p
+        where p.is_buyer and rnd(p.dk, 'day_order') < case
+            when p.is_new then 0.15
+            when p.churn_day > {d.offset} then 0.03 + 0.4 * p.engagement
+            else 0.004
+        end
+    )
+    select
+        b.i,
+        b.dk as k,
+        'O' || b.i || '-{d.stamp}' as order_id,
+        case when b.in_shop and rnd(b.dk, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
+        {_landed_email('b.dk', 'ord_email', 0.02, 0.07, 'b')} as email,
+        b.currency,
+        {d.offset} - case when not b.is_new and rnd(b.dk, 'late') < 0.03
+                          then 1 + floor(rnd(b.dk, 'late_days') * 2) else 0 end as order_day,
+        round(exp(3.9 + 0.75 * std_normal(b.dk, 'ord_amount')), 2) as gross_amount,
+        rnd(b.dk, 'ord_discount') < 0.30 as has_discount
+    from buyers as b
+    """
+    # A second version of today's order lands later today.
+    second_version_at = (
+        "ordered_ts + to_seconds(floor(v * rnd(k * 2 + v, 'ord_upd') "
+        f"* greatest(0, date_diff('second', ordered_ts, {d.end} - interval 2 hour)))::bigint)"
+    )
+    # The latest version of every order placed in the 30 days before today.
+    recent_orders = f"""
+    create or replace temp table g_recent_orders as
+    select
+        o.*,
+        -1 - (hash(o.order_id, '{d.stamp}') % 1000000000000000)::bigint as k
+    from {RAW_SCHEMA}.shop_orders as o
+    where o.order_id is not null
+        and o.ordered_at >= {d.start} - interval 30 day and o.ordered_at < {d.start}
+    qualify row_number() over (
+        partition by o.order_id
+        order by o.updated_at desc nulls last, o._loaded_at desc nulls last, hash(o)
+    ) = 1
+    """
+    order_updates = f"""
+    insert into g_shop_orders by name
+    select
+        order_id,
+        customer_id,
+        email,
+        messy(case when rnd(k, 'upd_status') < 0.85 then 'completed' else 'cancelled' end,
+              rnd(k, 'ord_status_m')) as status,
+        currency,
+        total_amount,
+        discount_amount,
+        ordered_at,
+        day_ts({d.offset}, k, 'upd_t') as updated_at,
+        k
+    from g_recent_orders
+    where lower(trim(status)) = 'pending' and coalesce(updated_at, ordered_at) < {d.start}
+        and rnd(k, 'update') < 0.10
+    """
+    refunds = f"""
+    create or replace temp table g_shop_refunds as
+    select
+        case when rnd(k, 'ref_nullkey') < 0.003 then null else 'R' || order_id || '-{d.stamp}' end as refund_id,
+        order_id,
+        round(total_amount * case when rnd(k, 'ref_full') < 0.5 then 1 else 0.2 + 0.6 * rnd(k, 'ref_part') end, 2)
+            as amount,
+        day_ts({d.offset}, k, 'ref_t') as refunded_at,
+        k
+    from g_recent_orders
+    where lower(trim(status)) = 'completed' and total_amount > 0 and rnd(k, 'refund') < 0.05 / 30
+    """
+    checkouts = f"""
+    create or replace temp table g_shop_checkouts as
+    with {_completed_checkouts("k * 4 + 2")},
+    abandoned as (
+        select
+            'KA' || p.i || '-{d.stamp}' as checkout_id,
+            case when p.in_shop then 'C' || p.i end as customer_id,
+            {_landed_email('p.dk', 'chk_email', 0.03, 0.25)} as email,
+            round(exp(3.9 + 0.75 * std_normal(p.dk, 'chk_amount')), 2) as cart_amount,
+            {_currency('p.country_code')} as currency,
+            null as completed_order_id,
+            day_ts({d.offset}, p.dk, 'chk_t') as created_at,
+            p.dk * 4 + 3 as k
+        from persons as p
+        where rnd(p.dk, 'abandon') < 0.01
+    ),
+    all_checkouts as (
+        select * from completed
+        union all
+        select * from abandoned
+    )
+    """ + CHECKOUTS_LANDED
+    return [
+        customers,
+        orders_base,
+        ORDERS_RAW.format(second_version_at=second_version_at),
+        ITEMS_RAW,
+        recent_orders,
+        order_updates,
+        refunds,
+        checkouts,
+    ]
+
+
+# The timestamp each day row lands after (entity tables: the version's update).
+DAY_LANDING: dict[str, str] = {
+    "crm_contacts": "updated_at",
+    "crm_contact_tags": "tagged_at",
+    "email_campaigns": "sent_at",
+    "email_events": "occurred_at",
+    "shop_customers": "updated_at",
+    "shop_orders": "coalesce(updated_at, ordered_at)",
+    "shop_order_items": "ordered_ts",
+    "shop_refunds": "refunded_at",
+    "shop_checkouts": "created_at",
+}
+
+
+def _day_insert(table: str, d: NextDay) -> str:
+    """Append a stage table's rows: each lands minutes to hours after its timestamp, never
+    before today's first second (late arrivals land today), and before midnight; 2 % are
+    re-delivered later the same day."""
+    columns = column_list(table)
+    landing = DAY_LANDING[table]
+    return f"""
+    insert into {RAW_SCHEMA}.{table} ({columns})
+    with landed as (
+        select
+            *,
+            least(greatest(coalesce({landing}, {d.start}), {d.start}) + load_delay(k, '{table}_load'),
+                  {d.end} - interval 1 minute) as _loaded_at
+        from g_{table}
+    ),
+    redelivered as (
+        select * replace (_loaded_at + ({d.end} - _loaded_at) * rnd(k, '{table}_redeliver_t') as _loaded_at)
+        from landed
+        where rnd(k, '{table}_redeliver') < 0.02
+    )
+    select {columns} from landed
+    union all
+    select {columns} from redelivered
+    """
+
+
+def _day_last_sync(table: str, d: NextDay) -> str:
+    """The day's last sync re-delivers the three most recently loaded rows of every table
+    (also tables with nothing new today) in the last two hours before midnight, so a build
+    as of the next day passes source freshness. A copy never lands before its original."""
+    columns = column_list(table)
+    return f"""
+    insert into {RAW_SCHEMA}.{table} ({columns})
+    with latest as (
+        select t.*, hash(t) as h
+        from {RAW_SCHEMA}.{table} as t
+        where t._loaded_at is not null
+        order by t._loaded_at desc, h
+        limit 3
+    )
+    select {columns}
+    from (
+        select * replace (
+            greatest(_loaded_at, {d.end} - to_seconds(floor(rnd(h, '{table}_sync') * 7200)::bigint)) as _loaded_at
+        )
+        from latest
+    )
+    """
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = RAW_TABLES) -> dict[str, int]:
+    """Rows per raw table."""
+    return {table: con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0] for table in tables}
+
+
+def _latest_load(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """The latest ``_loaded_at`` over the raw tables (None when they are empty)."""
+    union = " union all ".join(f"select max(_loaded_at) as m from {RAW_SCHEMA}.{table}" for table in RAW_TABLES)
+    return con.execute(f"select max(m) from ({union})").fetchall()[0][0]
+
+
+def generate_next_day(
+    database: Path,
+    profile: str,
+    as_of_date: dt.date,
+    seed: int = 42,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Append the day ``as_of_date`` to raw data generated as of that date; return rows
+    appended per table.
+
+    The database must hold ``generate(database, profile, as_of_date, seed)`` (and any
+    earlier appended days): data up to ``as_of_date`` 00:00. Every appended row is loaded
+    during ``as_of_date``, so a build as of ``as_of_date + 1`` is fresh. Call again with
+    the next date to append the day after. Same arguments, same rows.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+    d = NextDay(customers=PROFILES[profile], day=as_of_date, seed=seed)
+    with _connect(database) as con:
+        latest = _latest_load(con)
+        if latest is not None and latest >= dt.datetime.combine(d.day, dt.time()):
+            raise ValueError(
+                f"{database} already holds rows loaded at {latest}: generate_next_day appends the day "
+                f"after the data's as-of date, and {d.day} is not after it"
+            )
+        before = _row_counts(con)
+        con.execute("begin transaction")
+        stage = [
+            *_macros(d.settings),
+            _country_text(),
+            _day_persons(d),
+            *_day_crm(d),
+            *_day_email(d),
+            *_day_shop(d),
+        ]
+        for statement in stage:
+            con.execute(statement)
+        for table in RAW_TABLES:
+            if table in DAY_LANDING:
+                con.execute(_day_insert(table, d))
+            con.execute(_day_last_sync(table, d))
+            if progress:
+                progress(table, _row_counts(con, [table])[table] - before[table])
+        con.execute("commit")
+        after = _row_counts(con)
+    return {table: after[table] - before[table] for table in RAW_TABLES}
