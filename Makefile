@@ -8,8 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
+# make bench PROFILE=M: benchmark size (demo, M or L; CI runs demo).
+PROFILE ?= demo
 
-.PHONY: run test lint pytest generate clean
+.PHONY: run test lint pytest generate bench clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,9 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 test: lint pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m audience.bench --profile $(PROFILE) $(ARGS)
 
 clean:
 	rm -rf target logs $(VENV)

@@ -1,0 +1,467 @@
+"""Benchmark: ``python -m audience.bench --profile demo|M|L [--out bench/]``.
+
+Generates raw data at a profile, runs a full ``dbt build``, appends one day and runs the
+daily build, then runs the same compiled SQL of every model straight in one DuckDB
+session (the baseline). Every step runs in its own process and is timed with the peak
+resident memory of its whole process tree, sampled from ``/proc``. Writes
+``<out>/<profile>.md`` and ``<out>/<profile>.json`` and prints the markdown.
+
+Everything lives under ``<out>``: the database ``<profile>.duckdb`` and ``<profile>/`` with
+the raw-only copy the baseline runs on (``baseline/<profile>.duckdb``, same file name so
+the compiled SQL's catalog name resolves), dbt's target and logs, and each step's log;
+all of it is replaced on each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import graphlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from audience.generate import PROFILES, generate, generate_next_day
+from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
+
+# As in audience.project, which is not imported: it imports dbt (3.5 s and 100 MB more in
+# every step's process, measured with the step).
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
+DEFAULT_AS_OF = dt.date(2026, 6, 30)
+SAMPLE_SECONDS = 0.1
+SLOWEST = 10
+THROUGHPUT_TABLES = 3
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- Process-tree memory ------------------------------------------------------------------
+
+
+def _parents() -> dict[int, int]:
+    """Parent pid of every process, from ``/proc/<pid>/stat``."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = text[text.rindex(b")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def _resident_bytes(pid: int) -> int:
+    """Resident memory of one process (0 when it has ended)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree_rss(root: int) -> int:
+    """Sum of the resident memory of ``root`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += _resident_bytes(pid)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+@dataclass
+class Measured:
+    """Wall time and peak process-tree memory of one step."""
+
+    seconds: float
+    peak_rss_bytes: int
+
+
+class StepFailed(RuntimeError):
+    """A step's process exited with an error."""
+
+
+def run_measured(name: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> Measured:
+    """Run ``command`` from the project directory, output to ``log``; time it and sample the
+    resident memory of its process tree every ``SAMPLE_SECONDS``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    peak = 0
+    with log.open("w") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(SAMPLE_SECONDS)
+        seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        raise StepFailed(f"{name} failed (exit {process.returncode}); last lines of {log}:\n{tail}")
+    print(f"  {name}: {seconds:.1f} s, peak {peak / 2**20:,.0f} MiB", flush=True)
+    return Measured(seconds=seconds, peak_rss_bytes=peak)
+
+
+# --- Steps run in their own process -------------------------------------------------------
+
+
+def _model_order(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Model nodes in dependency order (ties by id, so the order is stable)."""
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for uid in sorted(models):
+        sorter.add(uid, *sorted(dep for dep in models[uid]["depends_on"]["nodes"] if dep in models))
+    return [models[uid] for uid in sorter.static_order()]
+
+
+def _step_baseline(database: Path, manifest_path: Path, timings_path: Path) -> None:
+    """Load the seeds from their CSVs (with the column types their YAML declares) and run
+    every model's compiled SQL in one DuckDB session, in dependency order, each as
+    ``create or replace table|view <relation> as <compiled SQL>`` (incremental models as
+    tables: on a first build their SQL selects everything)."""
+    manifest = json.loads(manifest_path.read_text())
+    seeds = [node for node in manifest["nodes"].values() if node["resource_type"] == "seed"]
+    models = _model_order(manifest)
+    timings: dict[str, float] = {}
+    con = duckdb.connect(str(database))
+    # Compiled SQL names relations "<catalog>"."<schema>"."<name>", the catalog being the
+    # built file's name: the copy has the same name in another folder.
+    catalog = con.execute("select current_database()").fetchall()[0][0]
+    if catalog != models[0]["database"]:
+        raise ValueError(f"the baseline database is {catalog!r}, the compiled SQL reads {models[0]['database']!r}")
+    started = time.perf_counter()
+    for seed in seeds:
+        began = time.perf_counter()
+        types = ", ".join(f"'{column}': '{data_type}'" for column, data_type in seed["config"]["column_types"].items())
+        csv = PROJECT_DIR / seed["original_file_path"]
+        con.execute(f'create schema if not exists "{seed["database"]}"."{seed["schema"]}"')
+        con.execute(
+            f"create or replace table {seed['relation_name']} as "
+            f"select * from read_csv('{csv}', header = true, types = {{{types}}})"
+        )
+        timings[seed["unique_id"]] = time.perf_counter() - began
+    for node in models:
+        materialized = node["config"]["materialized"]
+        if materialized == "ephemeral":  # inlined into the compiled SQL of the models using it
+            continue
+        began = time.perf_counter()
+        kind = "view" if materialized == "view" else "table"
+        con.execute(f'create schema if not exists "{node["database"]}"."{node["schema"]}"')
+        con.execute(f"create or replace {kind} {node['relation_name']} as {node['compiled_code']}")
+        timings[node["unique_id"]] = time.perf_counter() - began
+    total = time.perf_counter() - started
+    con.close()
+    timings_path.write_text(json.dumps({"seconds": total, "nodes": timings}, indent=2))
+
+
+def _worker(args: argparse.Namespace) -> int:
+    if args.step == "generate":
+        generate(args.database, profile=args.profile, as_of_date=args.as_of_date, seed=args.seed)
+    elif args.step == "next-day":
+        generate_next_day(args.database, args.profile, args.as_of_date, seed=args.seed)
+    else:
+        _step_baseline(args.database, args.manifest, args.timings)
+    return 0
+
+
+# --- The benchmark ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where one profile's benchmark writes."""
+
+    out: Path
+    profile: str
+
+    @property
+    def database(self) -> Path:
+        return self.out / f"{self.profile}.duckdb"
+
+    @property
+    def work(self) -> Path:
+        return self.out / self.profile
+
+    @property
+    def raw_copy(self) -> Path:
+        return self.work / "baseline" / f"{self.profile}.duckdb"
+
+    def reset(self) -> None:
+        """Remove what an earlier run left."""
+        for path in (self.database, self.database.with_name(self.database.name + ".wal")):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.raw_copy.parent.mkdir(parents=True)
+
+
+def _worker_command(step: str, paths: Paths, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "audience.bench", "--profile", paths.profile, "--step", step, *extra]
+
+
+def _dbt(paths: Paths, as_of: dt.date, target: str) -> list[str]:
+    dbt = Path(sys.executable).with_name("dbt")
+    return [
+        str(dbt), "build",
+        "--project-dir", str(PROJECT_DIR),
+        "--profiles-dir", str(PROJECT_DIR),
+        "--target-path", str(paths.work / target),
+        "--log-path", str(paths.work / "logs"),
+        "--vars", json.dumps({"as_of_date": as_of.isoformat()}),
+    ]  # fmt: skip
+
+
+def _raw_rows(database: Path) -> dict[str, int]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return {
+            table: con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0] for table in RAW_TABLES
+        }
+
+
+def _short(unique_id: str) -> str:
+    return unique_id.split(".")[-1]
+
+
+def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
+    """Run every step and return the figures."""
+    paths = Paths(out=out.resolve(), profile=profile)
+    paths.reset()
+    env = {**os.environ, DATABASE_ENV: str(paths.database)}
+    common = ["--database", str(paths.database), "--as-of-date", as_of.isoformat(), "--seed", str(seed)]
+    next_day = as_of + dt.timedelta(days=1)
+    print(f"bench {profile} ({PROFILES[profile]:,} customers) as of {as_of}, in {paths.out}", flush=True)
+
+    generated = run_measured("generate", _worker_command("generate", paths, *common), paths.work / "generate.log")
+    raw_rows = _raw_rows(paths.database)
+    shutil.copy(paths.database, paths.raw_copy)
+
+    full = run_measured("full dbt build", _dbt(paths, as_of, "full"), paths.work / "dbt-full.log", env)
+    manifest_path = paths.work / "full" / "manifest.json"
+    run_results = json.loads((paths.work / "full" / "run_results.json").read_text())
+
+    append = run_measured("append one day", _worker_command("next-day", paths, *common), paths.work / "next-day.log")
+    appended = {table: rows - raw_rows[table] for table, rows in _raw_rows(paths.database).items()}
+    daily = run_measured("daily dbt build", _dbt(paths, next_day, "daily"), paths.work / "dbt-daily.log", env)
+
+    timings_path = paths.work / "baseline.json"
+    baseline = run_measured(
+        "baseline (compiled SQL in one DuckDB session)",
+        _worker_command(
+            "baseline", paths, "--database", str(paths.raw_copy),
+            "--manifest", str(manifest_path), "--timings", str(timings_path),
+        ),
+        paths.work / "baseline.log",
+    )  # fmt: skip
+    baseline_timings = json.loads(timings_path.read_text())
+
+    return _figures(
+        profile, as_of, seed, raw_rows, appended, generated, full, append, daily, baseline,
+        run_results, json.loads(manifest_path.read_text()), baseline_timings,
+    )  # fmt: skip
+
+
+def _figures(
+    profile: str,
+    as_of: dt.date,
+    seed: int,
+    raw_rows: dict[str, int],
+    appended: dict[str, int],
+    generated: Measured,
+    full: Measured,
+    append: Measured,
+    daily: Measured,
+    baseline: Measured,
+    run_results: dict[str, Any],
+    manifest: dict[str, Any],
+    baseline_timings: dict[str, Any],
+) -> dict[str, Any]:
+    results = run_results["results"]
+    node_seconds: dict[str, float] = {}
+    per_type: dict[str, dict[str, float]] = {}
+    for result in results:
+        kind = result["unique_id"].split(".")[0]
+        node_seconds[result["unique_id"]] = result["execution_time"]
+        entry = per_type.setdefault(kind, {"nodes": 0, "seconds": 0.0})
+        entry["nodes"] += 1
+        entry["seconds"] += result["execution_time"]
+    models = [r for r in results if r["unique_id"].startswith("model.")]
+    slowest = sorted(models, key=lambda r: (-r["execution_time"], r["unique_id"]))[:SLOWEST]
+    base_nodes: dict[str, float] = baseline_timings["nodes"]
+
+    # Throughput: raw rows over the run time of the model that reads the raw table (base_*).
+    readers: dict[str, str] = {}
+    for uid, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] != "model":
+            continue
+        for dep in node["depends_on"]["nodes"]:
+            table = dep.split(".")[-1]
+            if dep.startswith("source.") and table in RAW_TABLES:
+                if table not in readers or node["name"].startswith("base_"):
+                    readers[table] = uid
+    throughput = []
+    for table in sorted(raw_rows, key=lambda t: (-raw_rows[t], t))[:THROUGHPUT_TABLES]:
+        model = readers.get(table)
+        seconds = node_seconds.get(model, 0.0) if model else 0.0
+        base_seconds = base_nodes.get(model, 0.0) if model else 0.0
+        throughput.append({
+            "table": table,
+            "raw_rows": raw_rows[table],
+            "model": _short(model) if model else None,
+            "dbt_seconds": seconds,
+            "dbt_rows_per_second": raw_rows[table] / seconds if seconds else None,
+            "baseline_seconds": base_seconds,
+            "baseline_rows_per_second": raw_rows[table] / base_seconds if base_seconds else None,
+        })  # fmt: skip
+
+    return {
+        "profile": profile,
+        "customers": PROFILES[profile],
+        "as_of_date": as_of.isoformat(),
+        "seed": seed,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+            "dbt": run_results["metadata"]["dbt_version"],
+        },
+        "raw_rows": sum(raw_rows.values()),
+        "raw_rows_per_table": raw_rows,
+        "generate": asdict(generated),
+        "full_build": {**asdict(full), "per_resource_type": per_type},
+        "next_day": {
+            "append": {**asdict(append), "rows": sum(appended.values()), "rows_per_table": appended},
+            "build": asdict(daily),
+        },
+        "baseline": {
+            **asdict(baseline),
+            "sql_seconds": baseline_timings["seconds"],
+            "models": sum(1 for uid in base_nodes if uid.startswith("model.")),
+        },
+        "ratio_full_build_to_baseline": full.seconds / baseline_timings["seconds"],
+        "slowest_models": [
+            {
+                "model": _short(r["unique_id"]),
+                "materialized": manifest["nodes"][r["unique_id"]]["config"]["materialized"],
+                "dbt_seconds": r["execution_time"],
+                "baseline_seconds": base_nodes.get(r["unique_id"]),
+            }
+            for r in slowest
+        ],
+        "throughput": throughput,
+    }
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:,.0f} MiB"
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    """The figures as markdown tables."""
+    f = figures
+    full, day, base = f["full_build"], f["next_day"], f["baseline"]
+    per_type = ", ".join(
+        f"{kind} {entry['nodes']:.0f} ({entry['seconds']:.1f} s)"
+        for kind, entry in sorted(full["per_resource_type"].items())
+    )
+    lines = [
+        f"# Benchmark: profile {f['profile']}",
+        "",
+        f"{f['customers']:,} customers, {f['raw_rows']:,} raw rows, as of {f['as_of_date']}, seed {f['seed']}; "
+        f"{f['machine']['cpus']} CPUs, Python {f['machine']['python']}, DuckDB {f['machine']['duckdb']}, "
+        f"dbt {f['machine']['dbt']}.",
+        "",
+        "| step | wall time | peak RSS (process tree) |",
+        "|---|---:|---:|",
+        f"| data generation | {f['generate']['seconds']:.1f} s | {_mib(f['generate']['peak_rss_bytes'])} |",
+        f"| full `dbt build` | {full['seconds']:.1f} s | {_mib(full['peak_rss_bytes'])} |",
+        f"| append one day ({day['append']['rows']:,} raw rows) | {day['append']['seconds']:.1f} s "
+        f"| {_mib(day['append']['peak_rss_bytes'])} |",
+        f"| daily `dbt build` (as of the next day) | {day['build']['seconds']:.1f} s "
+        f"| {_mib(day['build']['peak_rss_bytes'])} |",
+        f"| baseline: {base['models']} models' compiled SQL in one DuckDB session | {base['seconds']:.1f} s "
+        f"(SQL {base['sql_seconds']:.1f} s) | {_mib(base['peak_rss_bytes'])} |",
+        "",
+        f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.1f}×** "
+        f"(full build wall time over the baseline's SQL time). Nodes in the full build, summed "
+        f"run time per kind: {per_type}.",
+        "",
+        f"## {SLOWEST} slowest models (full build)",
+        "",
+        "| model | materialized | dbt | baseline |",
+        "|---|---|---:|---:|",
+    ]
+    for row in f["slowest_models"]:
+        baseline = "–" if row["baseline_seconds"] is None else f"{row['baseline_seconds']:.2f} s"
+        lines.append(f"| {row['model']} | {row['materialized']} | {row['dbt_seconds']:.2f} s | {baseline} |")
+    lines += [
+        "",
+        "## Rows per second, largest raw tables",
+        "",
+        "Raw rows over the run time of the model that reads the raw table.",
+        "",
+        "| raw table | rows | model | dbt rows/s | baseline rows/s |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for row in f["throughput"]:
+        lines.append(
+            f"| {row['table']} | {row['raw_rows']:,} | {row['model']} | {_rate(row['dbt_rows_per_second'])} "
+            f"| {_rate(row['baseline_rows_per_second'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m audience.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=PROFILES, default="demo", help="data size (default demo)")
+    parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench", help="output folder (default bench/)")
+    parser.add_argument("--as-of-date", type=_date, default=DEFAULT_AS_OF, help=f"as-of date (default {DEFAULT_AS_OF})")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
+    # One step in its own process, so that its memory is measured alone (internal).
+    parser.add_argument("--step", choices=["generate", "next-day", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--timings", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step:
+        return _worker(args)
+    try:
+        figures = run(args.profile, args.out, args.as_of_date, args.seed)
+    except StepFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    report = markdown(figures)
+    out = args.out.resolve()
+    (out / f"{args.profile}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (out / f"{args.profile}.md").write_text(report)
+    print()
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
