@@ -18,3 +18,13 @@
     from customers
     where {{ column }} is not null
 {%- endmacro %}
+
+{#- Families that put a customer in at most one segment (SPEC section 5). -#}
+{% macro exclusive_families() -%}
+    {{ return(['lifecycle', 'email_engagement', 'rfm', 'value_tier', 'region', 'company_size', 'category_affinity']) }}
+{%- endmacro %}
+
+{#- Families whose segments may share customers: the overlap matrix covers these. -#}
+{% macro non_exclusive_families() -%}
+    {{ return(['behaviour', 'crm_tag', 'custom']) }}
+{%- endmacro %}

@@ -10,6 +10,7 @@ import pytest
 
 from audience.cli import main
 from audience.generate import generate
+from audience.export import EXPORT_DIR_ENV
 from audience.project import DATABASE_ENV
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
@@ -19,6 +20,7 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "audience.duckdb"
     monkeypatch.setenv(DATABASE_ENV, str(path))
+    monkeypatch.setenv(EXPORT_DIR_ENV, str(tmp_path / "exports"))
     return path
 
 
@@ -44,6 +46,9 @@ def test_allow_stale_publishes_and_prints_the_summary(database: Path, capsys: py
     assert "customers" in out and "buyers" in out and "emailable" in out
     for family in ("lifecycle", "email_engagement", "rfm", "behaviour", "crm_tag", "custom"):
         assert f"\n{family} " in out, family
+    exports = database.parent / "exports"
+    assert f"to {exports}" in out and (exports / "manifest.json").is_file()
+    assert (exports / "lifecycle" / "active.csv").is_file() and (exports / "lifecycle" / "active.parquet").is_file()
 
 
 def test_a_missing_raw_table_fails_early(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,3 +63,21 @@ def test_a_bad_date_is_refused(database: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit):
         main(["run", "--as-of-date", "30/06/2026"])
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_reversed_backfill_range_is_refused(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backfill", "--start", "2026-06-30", "--end", "2026-06-01"]) == 2
+    assert "ends (2026-06-01) before it starts (2026-06-30)" in capsys.readouterr().err
+
+
+def test_a_backfill_without_raw_data_fails_early(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backfill", "--start", "2026-06-01", "--end", "2026-06-02"]) == 2
+    assert "no raw tables" in capsys.readouterr().err
+
+
+def test_appending_a_day_that_is_not_after_the_data_is_refused(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    generate(database, profile="S", as_of_date=dt.date(2026, 6, 30))
+    assert main(["generate", "--profile", "S", "--append-day", "2026-06-29"]) == 2
+    assert "is not after it" in capsys.readouterr().err
+    assert main(["generate", "--profile", "S", "--append-day", "2026-06-30"]) == 0
+    assert "appended" in capsys.readouterr().out

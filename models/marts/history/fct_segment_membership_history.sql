@@ -1,12 +1,14 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
     full_refresh=false,
+    pre_hook="{{ audience.delete_as_of_rows() }}",
 ) }}
--- Memberships kept per as-of date, with their holdout group. Each run replaces the rows
--- of its own as-of date and keeps every other date, so runs are idempotent and a
--- backfill fills the dates it is given. --full-refresh never drops this history.
+-- Memberships kept per as-of date, with their holdout group. Each run deletes the rows
+-- of its own as-of date and inserts them anew, keeping every other date: re-running a
+-- date replaces it, and a backfill fills the dates it is given. --full-refresh leaves
+-- this history alone (full_refresh=false); rebuild it with the backfill command.
 with memberships as (
     select * from {{ ref('fct_segment_memberships') }}
 ),

@@ -1,7 +1,14 @@
--- Moves between segments of the exclusive families, from each date in the history to
--- the next date in it: from_segment is null when the customer enters the family's
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ audience.delete_as_of_rows(next_date_in=ref('fct_segment_membership_history')) }}",
+) }}
+-- Moves between segments of the exclusive families, from the previous date in the
+-- history to each date: from_segment is null when the customer enters the family's
 -- population, to_segment is null when the customer leaves it. The first date in the
--- history has no transitions.
+-- history has no transitions. An incremental run recomputes its own as-of date and the
+-- next date in the history, whose previous date it may just have filled or changed.
 with history as (
     select * from {{ ref('fct_segment_membership_history') }}
     where segment_family in ({{ audience.sql_string_list(audience.exclusive_families()) }})
@@ -18,35 +25,52 @@ steps as (
     from dates
 ),
 
-current_members as (
+recomputed_steps as (
     select
         steps.as_of_date,
-        steps.previous_date,
+        steps.previous_date
+    from steps
+    where
+        steps.previous_date is not null
+        and (
+            {{ not is_incremental() }}
+            or steps.as_of_date = {{ audience.as_of_date() }}
+            or steps.as_of_date = (
+                select min(dates.as_of_date) from dates
+                where dates.as_of_date > {{ audience.as_of_date() }}
+            )
+        )
+),
+
+current_members as (
+    select
+        recomputed_steps.as_of_date,
+        recomputed_steps.previous_date,
         history.customer_id,
         history.segment_family,
         history.segment
     from history
-    inner join steps
-        on history.as_of_date = steps.as_of_date
-    where steps.previous_date is not null
+    inner join recomputed_steps
+        on history.as_of_date = recomputed_steps.as_of_date
 ),
 
 previous_members as (
     select
-        steps.as_of_date,
-        steps.previous_date,
+        recomputed_steps.as_of_date,
+        recomputed_steps.previous_date,
         history.customer_id,
         history.segment_family,
         history.segment
     from history
-    inner join steps
-        on history.as_of_date = steps.previous_date
+    inner join recomputed_steps
+        on history.as_of_date = recomputed_steps.previous_date
 ),
 
 compared as (
     select
         coalesce(current_members.as_of_date, previous_members.as_of_date) as as_of_date,
-        coalesce(current_members.previous_date, previous_members.previous_date) as previous_date,
+        coalesce(current_members.previous_date, previous_members.previous_date)
+            as previous_date,
         coalesce(current_members.customer_id, previous_members.customer_id) as customer_id,
         coalesce(current_members.segment_family, previous_members.segment_family)
             as segment_family,

@@ -1,0 +1,244 @@
+"""The semantic layer and the docs: MetricFlow's own `mf query` CLI answers what SQL over
+the marts answers, and `dbt docs generate` describes every model and every built column.
+
+One build of generated profile-S data serves the module. MetricFlow reads
+`<project dir>/target/semantic_manifest.json` whatever the target path, so the work
+directory is made a project directory of its own (a link to dbt_project.yml beside the
+build's target/ and logs/): mf never reads or writes the repository's target/.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import decimal
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from audience.generate import generate
+from audience.project import DATABASE_ENV, PROJECT_DIR
+from conftest import Db, dbt_in
+
+AS_OF = "2026-06-30"
+VARS = json.dumps({"as_of_date": AS_OF})
+MF = Path(sys.executable).with_name("mf")
+# One (campaign, customer) pair per row; a null campaign is a value of its own, as in
+# the measures' coalesce(campaign_id, '').
+EMAIL_PAIRS = """
+    select distinct {grain} event_type, campaign_id, customer_id
+    from marts.fct_email_events
+"""
+
+Artifact = dict[str, Any]
+
+
+@dataclass
+class Built:
+    workdir: Path
+    database: Path
+
+    def db(self) -> Db:
+        return Db(self.database)
+
+    def mf_query(self, metrics: list[str], group_by: list[str] | None = None) -> list[dict[str, str | None]]:
+        """Run `mf query` as a subprocess on this build; its CSV rows, empty cells as None."""
+        out = self.workdir / f"mf-query-{len(list(self.workdir.glob('mf-query-*.csv')))}.csv"
+        command = [str(MF), "query", "--metrics", ",".join(metrics), "--csv", str(out)]
+        if group_by:
+            command += ["--group-by", ",".join(group_by)]
+        env = {
+            **os.environ,
+            DATABASE_ENV: str(self.database),
+            "DBT_PROJECT_DIR": str(self.workdir),
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "DBT_TARGET_PATH": str(self.workdir / "target"),
+            "DBT_LOG_PATH": str(self.workdir / "logs"),
+        }
+        result = subprocess.run(command, cwd=self.workdir, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and out.exists(), (
+            f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+        )
+        with out.open(newline="") as handle:
+            return [{key: (value or None) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """Profile S built as of AS_OF (models and seeds; other suites run the data tests),
+    parsed into the work directory's target/, which mf reads."""
+    assert MF.exists(), f"{MF} is missing: install requirements.txt (dbt-metricflow)"
+    workdir = tmp_path_factory.mktemp("semantic")
+    database = workdir / "audience.duckdb"
+    generate(database, profile="S", as_of_date=dt.date.fromisoformat(AS_OF), seed=11)
+    skip_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    result = dbt_in(workdir, database, ["build", "--vars", VARS, *skip_tests])
+    assert result.success, f"dbt build failed; logs in {workdir / 'logs'}"
+    assert dbt_in(workdir, database, ["parse", "--vars", VARS]).success
+    assert (workdir / "target" / "semantic_manifest.json").exists()
+    (workdir / "dbt_project.yml").symlink_to(PROJECT_DIR / "dbt_project.yml")
+    return Built(workdir, database)
+
+
+def number(value: str | None) -> decimal.Decimal | None:
+    return None if value is None else decimal.Decimal(value)
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def assert_rate(actual: str | None, expected: float | None, name: str) -> None:
+    if expected is None:
+        assert actual is None, name
+    else:
+        assert actual is not None and float(actual) == pytest.approx(expected, rel=1e-9), (name, actual, expected)
+
+
+def test_time_spine_has_one_row_per_day_of_its_range(built: Built) -> None:
+    project_vars = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    first = dt.date.fromisoformat(project_vars["time_spine_start_date"])
+    last = dt.date.fromisoformat(project_vars["time_spine_end_date"])
+    [(rows, days, earliest, latest)] = built.db().rows(
+        "select count(*), count(distinct date_day), min(date_day), max(date_day) from marts.metricflow_time_spine"
+    )
+    assert (rows, days, earliest, latest) == ((last - first).days + 1, (last - first).days + 1, first, last)
+    [(orders_from, orders_to)] = built.db().rows("select min(order_date), max(order_date) from marts.fct_orders")
+    assert first <= orders_from and orders_to <= last
+
+
+def test_mf_totals_equal_sql_over_the_marts(built: Built) -> None:
+    metrics = [
+        "customers", "buyers", "orders", "net_revenue_usd", "sends", "unique_opens",
+        "unique_clicks", "unsubscribes", "open_rate", "click_rate", "unsubscribe_rate",
+    ]
+    [row] = built.mf_query(metrics)
+    db = built.db()
+    [(customers, buyers, customer_revenue)] = db.rows(
+        "select count(distinct customer_id), count(*) filter (where counted_orders > 0), sum(net_revenue_usd) "
+        "from marts.dim_customers"
+    )
+    [(orders, revenue, uncounted)] = db.rows(
+        "select count(*) filter (where is_counted), sum(net_revenue_usd) filter (where is_counted), "
+        "count(*) filter (where not is_counted) from marts.fct_orders"
+    )
+    pairs = dict(db.rows(f"select event_type, count(*) from ({EMAIL_PAIRS.format(grain='')}) group by event_type"))
+    sends, opens, clicks, unsubscribes = (pairs.get(kind, 0) for kind in ("send", "open", "click", "unsubscribe"))
+    # The data must exercise every rule, or equal numbers would prove little.
+    assert 0 < buyers < customers and uncounted > 0 and sends > opens > clicks > 0 and unsubscribes > 0
+
+    assert int(row["customers"]) == customers
+    assert int(row["buyers"]) == buyers
+    assert int(row["orders"]) == orders
+    assert number(row["net_revenue_usd"]) == revenue == customer_revenue
+    assert (int(row["sends"]), int(row["unique_opens"]), int(row["unique_clicks"]), int(row["unsubscribes"])) == (
+        sends, opens, clicks, unsubscribes,
+    )
+    assert_rate(row["open_rate"], ratio(opens, sends), "open_rate")
+    assert_rate(row["click_rate"], ratio(clicks, sends), "click_rate")
+    assert_rate(row["unsubscribe_rate"], ratio(unsubscribes, sends), "unsubscribe_rate")
+
+
+def test_mf_by_month_equals_sql_over_the_marts(built: Built) -> None:
+    rows = built.mf_query(["orders", "net_revenue_usd", "open_rate"], ["metric_time__month"])
+    actual = {
+        dt.date.fromisoformat(row["metric_time__month"][:10]): (
+            number(row["orders"]), number(row["net_revenue_usd"]), row["open_rate"],
+        )
+        for row in rows
+    }
+    db = built.db()
+    expected: dict[dt.date, list[Any]] = {}
+    for month, orders, revenue in db.rows(
+        "select cast(date_trunc('month', order_date) as date), count(*) filter (where is_counted), "
+        "coalesce(sum(net_revenue_usd) filter (where is_counted), 0) from marts.fct_orders group by 1"
+    ):
+        expected[month] = [orders, revenue, None]
+    grain = "cast(date_trunc('month', event_date) as date) as month,"
+    for month, sends, opens in db.rows(
+        f"select month, count(*) filter (where event_type = 'send'), count(*) filter (where event_type = 'open') "
+        f"from ({EMAIL_PAIRS.format(grain=grain)}) group by month"
+    ):
+        expected.setdefault(month, [None, None, None])[2] = ratio(opens, sends)
+    assert len(expected) > 12
+    assert sorted(actual) == sorted(expected)
+    for month, (orders, revenue, open_rate) in expected.items():
+        assert actual[month][:2] == (orders, revenue), month
+        assert_rate(actual[month][2], open_rate, f"open_rate {month}")
+
+
+def test_mf_segment_members_equal_sql_over_the_mart(built: Built) -> None:
+    rows = built.mf_query(
+        ["segment_members"], ["segment_membership__segment_family", "segment_membership__segment"]
+    )
+    actual = {
+        (row["segment_membership__segment_family"], row["segment_membership__segment"]): int(row["segment_members"])
+        for row in rows
+    }
+    expected = dict(
+        ((family, segment), members)
+        for family, segment, members in built.db().rows(
+            "select segment_family, segment, count(distinct customer_id) from marts.fct_segment_memberships "
+            "group by segment_family, segment"
+        )
+    )
+    assert len(expected) > 20
+    assert actual == expected
+
+
+def missing_docs(manifest: Artifact, catalog: Artifact) -> list[str]:
+    """Models without a description, and columns of built models (from the catalog) that
+    the manifest does not describe, as `model` and `model.column`."""
+    missing = []
+    for unique_id, node in sorted(manifest["nodes"].items()):
+        if node["resource_type"] != "model":
+            continue
+        if not (node.get("description") or "").strip():
+            missing.append(node["name"])
+        built_node = catalog["nodes"].get(unique_id)
+        if built_node is None:
+            missing.append(f"{node['name']} (not in the catalog: not built)")
+            continue
+        described = {
+            name.lower() for name, column in node["columns"].items() if (column.get("description") or "").strip()
+        }
+        missing += [f"{node['name']}.{name}" for name in built_node["columns"] if name.lower() not in described]
+    return missing
+
+
+@pytest.fixture(scope="module")
+def docs(built: Built) -> tuple[Artifact, Artifact]:
+    """`dbt docs generate` on the build; its manifest and catalog."""
+    result = dbt_in(built.workdir, built.database, ["docs", "generate", "--vars", VARS])
+    assert result.success, f"dbt docs generate failed; logs in {built.workdir / 'logs'}"
+    target = built.workdir / "target"
+    return (
+        json.loads((target / "manifest.json").read_text()),
+        json.loads((target / "catalog.json").read_text()),
+    )
+
+
+def test_docs_describe_every_model_and_every_built_column(docs: tuple[Artifact, Artifact]) -> None:
+    manifest, catalog = docs
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert any(node["name"] == "metricflow_time_spine" for node in models)
+    assert missing_docs(manifest, catalog) == []
+
+
+def test_missing_docs_names_what_lacks_a_description(docs: tuple[Artifact, Artifact]) -> None:
+    manifest, catalog = docs
+    doctored = copy.deepcopy(manifest)
+    nodes = {node["name"]: node for node in doctored["nodes"].values() if node["resource_type"] == "model"}
+    nodes["dim_customers"]["description"] = " "
+    nodes["fct_orders"]["columns"]["order_id"]["description"] = ""
+    del nodes["fct_email_events"]["columns"]["event_type"]
+    new = set(missing_docs(doctored, catalog)) - set(missing_docs(manifest, catalog))
+    assert new == {"dim_customers", "fct_email_events.event_type", "fct_orders.order_id"}
