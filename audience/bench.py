@@ -37,6 +37,7 @@ from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
 # every step's process, measured with the step).
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
+MEMORY_LIMIT_ENV = "AUDIENCE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_AS_OF = dt.date(2026, 6, 30)
 SAMPLE_SECONDS = 0.1
 SLOWEST = 10
@@ -139,6 +140,9 @@ def _step_baseline(database: Path, manifest_path: Path, timings_path: Path) -> N
     models = _model_order(manifest)
     timings: dict[str, float] = {}
     con = duckdb.connect(str(database))
+    # The settings profiles.yml gives dbt's DuckDB session (same default memory limit).
+    con.execute(f"set memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV, '3GB')}'")
+    con.execute("set preserve_insertion_order = false")
     # Compiled SQL names relations "<catalog>"."<schema>"."<name>", the catalog being the
     # built file's name: the copy has the same name in another folder.
     catalog = con.execute("select current_database()").fetchall()[0][0]
@@ -256,6 +260,7 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
     append = run_measured("append one day", _worker_command("next-day", paths, *common), paths.work / "next-day.log")
     appended = {table: rows - raw_rows[table] for table, rows in _raw_rows(paths.database).items()}
     daily = run_measured("daily dbt build", _dbt(paths, next_day, "daily"), paths.work / "dbt-daily.log", env)
+    daily_results = json.loads((paths.work / "daily" / "run_results.json").read_text())
 
     timings_path = paths.work / "baseline.json"
     baseline = run_measured(
@@ -270,7 +275,7 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
 
     return _figures(
         profile, as_of, seed, raw_rows, appended, generated, full, append, daily, baseline,
-        run_results, json.loads(manifest_path.read_text()), baseline_timings,
+        run_results, daily_results, json.loads(manifest_path.read_text()), baseline_timings,
     )  # fmt: skip
 
 
@@ -286,21 +291,25 @@ def _figures(
     daily: Measured,
     baseline: Measured,
     run_results: dict[str, Any],
+    daily_results: dict[str, Any],
     manifest: dict[str, Any],
     baseline_timings: dict[str, Any],
 ) -> dict[str, Any]:
     results = run_results["results"]
-    node_seconds: dict[str, float] = {}
-    per_type: dict[str, dict[str, float]] = {}
-    for result in results:
-        kind = result["unique_id"].split(".")[0]
-        node_seconds[result["unique_id"]] = result["execution_time"]
-        entry = per_type.setdefault(kind, {"nodes": 0, "seconds": 0.0})
-        entry["nodes"] += 1
-        entry["seconds"] += result["execution_time"]
-    models = [r for r in results if r["unique_id"].startswith("model.")]
-    slowest = sorted(models, key=lambda r: (-r["execution_time"], r["unique_id"]))[:SLOWEST]
+    node_seconds = {result["unique_id"]: result["execution_time"] for result in results}
     base_nodes: dict[str, float] = baseline_timings["nodes"]
+
+    def slowest_models(build_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        models = [r for r in build_results if r["unique_id"].startswith("model.")]
+        return [
+            {
+                "model": _short(r["unique_id"]),
+                "materialized": manifest["nodes"][r["unique_id"]]["config"]["materialized"],
+                "dbt_seconds": r["execution_time"],
+                "baseline_seconds": base_nodes.get(r["unique_id"]),
+            }
+            for r in sorted(models, key=lambda r: (-r["execution_time"], r["unique_id"]))[:SLOWEST]
+        ]
 
     # Throughput: raw rows over the run time of the model that reads the raw table (base_*).
     readers: dict[str, str] = {}
@@ -341,10 +350,10 @@ def _figures(
         "raw_rows": sum(raw_rows.values()),
         "raw_rows_per_table": raw_rows,
         "generate": asdict(generated),
-        "full_build": {**asdict(full), "per_resource_type": per_type},
+        "full_build": {**asdict(full), "per_resource_type": _per_type(results)},
         "next_day": {
             "append": {**asdict(append), "rows": sum(appended.values()), "rows_per_table": appended},
-            "build": asdict(daily),
+            "build": {**asdict(daily), "per_resource_type": _per_type(daily_results["results"])},
         },
         "baseline": {
             **asdict(baseline),
@@ -352,17 +361,24 @@ def _figures(
             "models": sum(1 for uid in base_nodes if uid.startswith("model.")),
         },
         "ratio_full_build_to_baseline": full.seconds / baseline_timings["seconds"],
-        "slowest_models": [
-            {
-                "model": _short(r["unique_id"]),
-                "materialized": manifest["nodes"][r["unique_id"]]["config"]["materialized"],
-                "dbt_seconds": r["execution_time"],
-                "baseline_seconds": base_nodes.get(r["unique_id"]),
-            }
-            for r in slowest
-        ],
+        "slowest_models": slowest_models(results),
+        "slowest_models_daily": slowest_models(daily_results["results"]),
         "throughput": throughput,
     }
+
+
+def _per_type(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Nodes and summed run time per resource type (model, test, seed, ...)."""
+    per_type: dict[str, dict[str, float]] = {}
+    for result in results:
+        entry = per_type.setdefault(result["unique_id"].split(".")[0], {"nodes": 0, "seconds": 0.0})
+        entry["nodes"] += 1
+        entry["seconds"] += result["execution_time"]
+    return per_type
+
+
+def _per_type_text(per_type: dict[str, dict[str, float]]) -> str:
+    return ", ".join(f"{kind} {entry['nodes']:.0f} ({entry['seconds']:.1f} s)" for kind, entry in sorted(per_type.items()))
 
 
 def _mib(value: int) -> str:
@@ -377,10 +393,6 @@ def markdown(figures: dict[str, Any]) -> str:
     """The figures as markdown tables."""
     f = figures
     full, day, base = f["full_build"], f["next_day"], f["baseline"]
-    per_type = ", ".join(
-        f"{kind} {entry['nodes']:.0f} ({entry['seconds']:.1f} s)"
-        for kind, entry in sorted(full["per_resource_type"].items())
-    )
     lines = [
         f"# Benchmark: profile {f['profile']}",
         "",
@@ -401,16 +413,22 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
         f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.1f}×** "
         f"(full build wall time over the baseline's SQL time). Nodes in the full build, summed "
-        f"run time per kind: {per_type}.",
+        f"run time per kind: {_per_type_text(full['per_resource_type'])}.",
         "",
-        f"## {SLOWEST} slowest models (full build)",
-        "",
-        "| model | materialized | dbt | baseline |",
-        "|---|---|---:|---:|",
+        f"**Daily build / full build: {day['build']['seconds'] / full['seconds']:.0%}**. Nodes in the daily "
+        f"build, summed run time per kind: {_per_type_text(day['build']['per_resource_type'])}.",
     ]
-    for row in f["slowest_models"]:
-        baseline = "–" if row["baseline_seconds"] is None else f"{row['baseline_seconds']:.2f} s"
-        lines.append(f"| {row['model']} | {row['materialized']} | {row['dbt_seconds']:.2f} s | {baseline} |")
+    for title, key in (("full build", "slowest_models"), ("daily build", "slowest_models_daily")):
+        lines += [
+            "",
+            f"## {SLOWEST} slowest models ({title})",
+            "",
+            "| model | materialized | dbt | baseline (full) |",
+            "|---|---|---:|---:|",
+        ]
+        for row in f[key]:
+            baseline = "–" if row["baseline_seconds"] is None else f"{row['baseline_seconds']:.2f} s"
+            lines.append(f"| {row['model']} | {row['materialized']} | {row['dbt_seconds']:.2f} s | {baseline} |")
     lines += [
         "",
         "## Rows per second, largest raw tables",

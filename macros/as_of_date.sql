@@ -48,3 +48,8 @@
 {% macro exists_as_of(created_at_expression) -%}
     coalesce({{ audience.to_date(created_at_expression) }} <= {{ audience.as_of_date() }}, true)
 {%- endmacro %}
+
+{#- A business date on or before the as-of date (rows after it are ignored). -#}
+{% macro on_or_before_as_of(date_expression) -%}
+    {{ date_expression }} <= {{ audience.as_of_date() }}
+{%- endmacro %}

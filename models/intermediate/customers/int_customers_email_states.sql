@@ -9,6 +9,7 @@ with customers as (
 
 email_events as (
     select * from {{ ref('int_email_events_identified') }}
+    where {{ audience.on_or_before_as_of('event_date') }}
 ),
 
 per_customer as (

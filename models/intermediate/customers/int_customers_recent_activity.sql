@@ -11,7 +11,7 @@ with orders as (
 
 email_events as (
     select * from {{ ref('int_email_events_identified') }}
-    where customer_id is not null
+    where customer_id is not null and {{ audience.on_or_before_as_of('event_date') }}
 ),
 
 orders_per_customer as (
@@ -26,6 +26,14 @@ orders_per_customer as (
     group by customer_id
 ),
 
+-- Only campaigns sent to someone within 90 days can have a (customer, campaign) send in
+-- the window: reading their events alone gives the same pairs, from far fewer rows.
+campaigns_sent_90d as (
+    select distinct campaign_id
+    from email_events
+    where event_type = 'send' and {{ audience.within_days('event_date', 90) }}
+),
+
 campaign_responses as (
     select
         customer_id,
@@ -33,7 +41,7 @@ campaign_responses as (
         max(case when event_type = 'open' then 1 else 0 end) as is_opened,
         max(case when event_type = 'click' then 1 else 0 end) as is_clicked
     from email_events
-    where campaign_id is not null
+    where campaign_id in (select campaigns_sent_90d.campaign_id from campaigns_sent_90d)
     group by customer_id, campaign_id
     having max(
         case

@@ -15,6 +15,7 @@ orders as (
 
 email_events as (
     select * from {{ ref('int_email_events_identified') }}
+    where {{ audience.on_or_before_as_of('event_date') }}
 ),
 
 checkouts as (

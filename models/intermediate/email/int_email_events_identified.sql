@@ -1,33 +1,37 @@
--- Kept email events that happened on or before the as-of date, with their customer
--- and campaign.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ audience.delete_reclassified('event_id', ref('base_email__events')) }}",
+) }}
+-- Every kept email event, whatever its date, with its customer and whether it
+-- suppresses. Incremental: a run deletes the events reclassified upstream since its
+-- newest row and inserts the kept ones classified since. Readers keep the events on or
+-- before the as-of date themselves (audience.on_or_before_as_of).
 with events as (
     select * from {{ ref('stg_email__events') }}
-),
-
-campaigns as (
-    select * from {{ ref('stg_email__campaigns') }}
+    {%- if is_incremental() %}
+        where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+    {%- endif %}
 ),
 
 final as (
     select
-        events.event_id,
-        {{ dbt.hash('events.email') }} as customer_id,
-        events.campaign_id,
-        events.email,
-        campaigns.campaign_type,
-        events.event_type,
-        events.bounce_type,
+        event_id,
+        {{ dbt.hash('email') }} as customer_id,
+        campaign_id,
+        email,
+        event_type,
+        bounce_type,
         coalesce(
-            events.event_type in ('unsubscribe', 'complaint')
-            or (events.event_type = 'bounce' and events.bounce_type = 'hard'),
+            event_type in ('unsubscribe', 'complaint')
+            or (event_type = 'bounce' and bounce_type = 'hard'),
             false
         ) as is_suppression,
-        {{ audience.to_date('events.occurred_at') }} as event_date,
-        events.occurred_at
+        {{ audience.to_date('occurred_at') }} as event_date,
+        occurred_at,
+        dq_processed_at
     from events
-    left join campaigns
-        on events.campaign_id = campaigns.campaign_id
-    where {{ audience.to_date('events.occurred_at') }} <= {{ audience.as_of_date() }}
 )
 
 select * from final

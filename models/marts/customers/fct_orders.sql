@@ -1,5 +1,7 @@
+{{ config(materialized='view') }}
 -- Every kept order placed on or before the as-of date, counted or not, with its net
 -- revenue in USD. Counted: completed with net revenue above zero.
+-- A view: the orders are valued once, upstream.
 with orders as (
     select * from {{ ref('int_orders_valued') }}
 ),

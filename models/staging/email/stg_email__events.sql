@@ -11,7 +11,8 @@ final as (
         event_type,
         bounce_type,
         occurred_at,
-        _loaded_at
+        _loaded_at,
+        dq_processed_at
     from classified
     where dq_status = 'kept'
 )

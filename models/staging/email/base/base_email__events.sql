@@ -1,6 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['event_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw email event row, classified as kept, superseded or rejected.
 with source as (
     select * from {{ source('email', 'email_events') }}
+    {{- audience.keys_to_reclassify(source('email', 'email_events'), ['event_id']) }}
 ),
 
 versioned as (
@@ -36,7 +43,8 @@ validated as (
 final as (
     select
         *,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

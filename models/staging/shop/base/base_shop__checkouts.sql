@@ -1,7 +1,17 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['checkout_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw checkout row, classified as kept, superseded or rejected.
 -- Same identifiability rule as orders.
 with source as (
     select * from {{ source('shop', 'shop_checkouts') }}
+    {{- audience.keys_to_reclassify(
+        source('shop', 'shop_checkouts'), ['checkout_id'],
+        also=audience.reclassified_in('customer_id', ref('base_shop__customers'), 'customer_id')
+    ) }}
 ),
 
 currencies as (
@@ -53,7 +63,8 @@ validated as (
 final as (
     select
         *,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

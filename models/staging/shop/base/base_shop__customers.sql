@@ -1,6 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['customer_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw shop customer row, classified as kept, superseded or rejected.
 with source as (
     select * from {{ source('shop', 'shop_customers') }}
+    {{- audience.keys_to_reclassify(source('shop', 'shop_customers'), ['customer_id']) }}
 ),
 
 versioned as (
@@ -32,7 +39,8 @@ final as (
     select
         *,
         {{ audience.is_valid_email('email') }} as has_valid_email,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

@@ -1,6 +1,13 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['order_item_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw order item row, classified as kept, superseded or rejected.
 with source as (
     select * from {{ source('shop', 'shop_order_items') }}
+    {{- audience.keys_to_reclassify(source('shop', 'shop_order_items'), ['order_item_id']) }}
 ),
 
 versioned as (
@@ -31,7 +38,8 @@ validated as (
 final as (
     select
         *,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

@@ -1,8 +1,18 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['order_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw order row, classified as kept, superseded or rejected.
 -- An order is identifiable by its own valid email or by a kept shop customer
 -- that has a valid email.
 with source as (
     select * from {{ source('shop', 'shop_orders') }}
+    {{- audience.keys_to_reclassify(
+        source('shop', 'shop_orders'), ['order_id'],
+        also=audience.reclassified_in('customer_id', ref('base_shop__customers'), 'customer_id')
+    ) }}
 ),
 
 currencies as (
@@ -58,7 +68,8 @@ validated as (
 final as (
     select
         *,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

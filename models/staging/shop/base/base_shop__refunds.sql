@@ -1,7 +1,17 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=audience.dq_partition(['refund_id']),
+    on_schema_change='fail',
+) }}
 -- Every raw refund row, classified as kept, superseded or rejected.
 -- A refund must belong to a kept order.
 with source as (
     select * from {{ source('shop', 'shop_refunds') }}
+    {{- audience.keys_to_reclassify(
+        source('shop', 'shop_refunds'), ['refund_id'],
+        also=audience.reclassified_in('order_id', ref('base_shop__orders'), 'order_id')
+    ) }}
 ),
 
 kept_orders as (
@@ -38,7 +48,8 @@ validated as (
 final as (
     select
         *,
-        {{ audience.dq_status() }} as dq_status
+        {{ audience.dq_status() }} as dq_status,
+        {{ audience.dq_processed_at() }} as dq_processed_at
     from validated
 )
 

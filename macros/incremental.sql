@@ -1,0 +1,86 @@
+{#- Incremental models where data grows (issue 5).
+
+    A base model classifies every raw row of its table. On an incremental run it
+    reclassifies only the keys that may have changed: every key with a raw row landed
+    after the cutoff (the newest _loaded_at already classified, less
+    incremental_lookback_days, for rows landed late), plus the keys a caller names (rows
+    whose classification reads another model that changed). It reclassifies all the raw
+    rows of those keys, deletes the rows it held for them and inserts the new ones
+    (delete+insert on dq_partition), so version numbers are computed over whole keys.
+    Raw rows are assumed append-only, as an EL tool lands them; a raw table that is
+    truncated or rewritten needs --full-refresh.
+
+    dq_processed_at is when a row was last classified (the dbt run's start): downstream
+    incremental models read the rows classified after their own newest one. -#}
+
+{#- The key as delete+insert matches it: rows with a null key form one group, which is
+    always reclassified whole (it can't be told apart otherwise; such rows are rare). -#}
+{% macro dq_partition(key_columns) -%}
+    coalesce({{ audience.dq_source_key(key_columns) }}, '')
+{%- endmacro %}
+
+{% macro dq_processed_at() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The newest value of a timestamp column in this model, or a date before any data. -#}
+{% macro newest_in_this(column) -%}
+    (select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
+
+{% macro incremental_lookback_days() -%}
+    {%- set days = var('incremental_lookback_days') -%}
+    {%- if days is not number or days is boolean or days < 0 or days != days | int -%}
+        {{ exceptions.raise_compiler_error(
+            "var incremental_lookback_days must be a whole number of days >= 0, got '"
+            ~ days ~ "'") }}
+    {%- endif -%}
+    {{ return(days | int) }}
+{%- endmacro %}
+
+{#- True for raw rows landed after the cutoff (or with no _loaded_at at all). -#}
+{% macro landed_after_cutoff() -%}
+    (
+        _loaded_at > {{ dbt.dateadd('day', -audience.incremental_lookback_days(),
+            audience.newest_in_this('_loaded_at')) }}
+        or _loaded_at is null
+    )
+{%- endmacro %}
+
+{#- Filter on a base model's raw source: on an incremental run, only the rows of keys
+    to reclassify; `also` is an extra condition (SQL over the raw columns) naming more. -#}
+{% macro keys_to_reclassify(source_relation, key_columns, also=none) -%}
+    {%- set lookback_days = audience.incremental_lookback_days() -%}  {#- checked on every run -#}
+    {%- if is_incremental() %}
+    where {{ audience.dq_partition(key_columns) }} in (
+        select {{ audience.dq_partition(key_columns) }} from {{ source_relation }}
+        where
+            {{ audience.landed_after_cutoff() }}
+            {%- if also %}
+            or {{ also }}
+            {%- endif %}
+    )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Condition for `also`: the column's value is among the keys of `relation` that were
+    classified after this model's newest row. -#}
+{% macro reclassified_in(column, relation, key_column) -%}
+    {{ column }} in (
+        select {{ key_column }} from {{ relation }}
+        where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+    )
+{%- endmacro %}
+
+{#- Pre-hook of an incremental model over kept rows: delete its rows whose key was
+    reclassified upstream since its newest row; the model then inserts the kept rows
+    classified since (a key reclassified into superseded or rejected is gone). -#}
+{% macro delete_reclassified(key_column, classified) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where {{ key_column }} in (
+            select {{ key_column }} from {{ classified }}
+            where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+        )
+    {%- endif -%}
+{%- endmacro %}

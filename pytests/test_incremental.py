@@ -1,0 +1,238 @@
+"""Incremental runs equal --full-refresh (issue 5): generated S data is built as of one
+date; then a day lands (generate_next_day) with hand-made rows on top (a late
+re-delivery that now wins, updated orders, a rejected latest version, a new refund, a
+shop customer whose email breaks, null keys), and is built incrementally as of the
+next date. A copy of that database rebuilt with --full-refresh must hold the same rows
+in every model (history models keep their dates: they are never fully refreshed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from audience.generate import generate, generate_next_day
+from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
+from conftest import Db, dbt_in, ts
+
+AS_OF = dt.date(2026, 6, 30)
+NEXT = AS_OF + dt.timedelta(days=1)
+SEED = 42
+LANDED = ts("2026-06-30 18:00")  # during the appended day
+SCHEMAS = ("staging", "intermediate", "marts")
+# When a row was classified or built differs between the two databases by design.
+RUN_COLUMNS = {"dq_processed_at", "built_at"}
+
+
+def insert(database: Path, table: str, rows: list[dict[str, Any]]) -> None:
+    names = [name for name, _ in RAW_TABLES[table]]
+    with duckdb.connect(str(database)) as con:
+        for row in rows:
+            assert not set(row) - set(names), f"{table}: unknown columns {set(row) - set(names)}"
+            con.execute(
+                f"insert into {RAW_SCHEMA}.{table} values ({', '.join('?' for _ in names)})",
+                [row.get(name) for name in names],
+            )
+
+
+def build(workdir: Path, database: Path, as_of: dt.date, *extra: str) -> None:
+    result = dbt_in(workdir, database, ["build", *extra, "--vars", json.dumps({"as_of_date": as_of.isoformat()})])
+    assert result.success, f"dbt build {' '.join(extra)} failed: {result.exception or 'see ' + str(workdir)}"
+
+
+# A shop customer whose order, checkout and refund rely on its email (their own is null).
+FIRST_RUN_ROWS = {
+    "shop_customers": [{
+        "customer_id": "cx-inc", "email": "Inc.Customer@Example.com", "created_at": ts("2026-01-01 09:00"),
+        "updated_at": ts("2026-01-01 09:00"), "_loaded_at": ts("2026-01-01 10:00"),
+    }],
+    "shop_orders": [{
+        "order_id": "o-inc", "customer_id": "cx-inc", "status": "completed", "currency": "USD",
+        "total_amount": Decimal("50.00"), "discount_amount": Decimal("0.00"), "ordered_at": ts("2026-03-01 09:00"),
+        "updated_at": ts("2026-03-01 09:00"), "_loaded_at": ts("2026-03-01 10:00"),
+    }],
+    "shop_refunds": [{
+        "refund_id": "r-inc", "order_id": "o-inc", "amount": Decimal("10.00"),
+        "refunded_at": ts("2026-03-05 09:00"), "_loaded_at": ts("2026-03-05 10:00"),
+    }],
+    "shop_checkouts": [{
+        "checkout_id": "co-inc", "customer_id": "cx-inc", "cart_amount": Decimal("20.00"), "currency": "USD",
+        "created_at": ts("2026-06-01 09:00"), "_loaded_at": ts("2026-06-01 10:00"),
+    }],
+    "email_events": [{
+        "event_type": "open", "email": "nokey@example.com", "occurred_at": ts("2026-06-29 08:00"),
+        "_loaded_at": ts("2026-06-29 20:00"),
+    }],
+}  # fmt: skip
+
+
+def pick(db: Db, sql: str) -> tuple:
+    rows = db.rows(sql)
+    assert rows, f"the generated data has no row for: {sql}"
+    return rows[0]
+
+
+def second_run_rows(db: Db) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+    """Hand-made rows landed with the next day, on keys of the first build."""
+    late_event, late_loaded, late_occurred = pick(db, """
+        select event_id, _loaded_at, occurred_at from staging.base_email__events
+        where dq_status = 'kept' and event_type = 'open'
+        order by _loaded_at desc, event_id limit 1""")
+    counted = "select order_id from marts.fct_orders where is_counted and refunded_amount = 0 order by order_id"
+    cancelled_order, refunded_order = (row[0] for row in db.rows(counted + " limit 2"))
+    refund_of_rejected, rejected_order = pick(db, """
+        select refund_id, order_id from staging.base_shop__refunds
+        where dq_status = 'kept' and order_id <> 'o-inc' order by refund_id limit 1""")
+
+    def new_version(order_id: str, **changes: Any) -> dict[str, Any]:
+        names = [name for name, _ in RAW_TABLES["shop_orders"]]
+        row = dict(zip(names, pick(db, f"""
+            select {', '.join(names)} from raw.shop_orders where order_id = '{order_id}'
+            order by updated_at desc nulls last, _loaded_at desc limit 1""")))
+        return {**row, "updated_at": ts("2026-06-30 12:00"), "_loaded_at": LANDED, **changes}
+
+    rows = {
+        # Landed before the first build's newest row (within the lookback), it is now the
+        # earliest delivery of its key, and its email is invalid: the event is rejected.
+        "email_events": [
+            {"event_id": late_event, "event_type": "open", "email": "not-an-email",
+             "occurred_at": late_occurred, "_loaded_at": late_loaded - dt.timedelta(minutes=30)},
+            {"event_type": "click", "email": "nokey@example.com", "occurred_at": ts("2026-06-30 08:00"),
+             "_loaded_at": LANDED},
+        ],
+        "shop_orders": [
+            new_version(cancelled_order, status="cancelled"),
+            new_version(rejected_order, total_amount=Decimal("-1.00")),
+        ],
+        "shop_refunds": [
+            {"refund_id": "r-new", "order_id": refunded_order, "amount": Decimal("1.00"),
+             "refunded_at": ts("2026-06-30 10:00"), "_loaded_at": LANDED},
+        ],
+        "shop_customers": [
+            {"customer_id": "cx-inc", "email": "broken", "created_at": ts("2026-01-01 09:00"),
+             "updated_at": ts("2026-06-30 12:00"), "_loaded_at": LANDED},
+        ],
+    }  # fmt: skip
+    keys = {
+        "late_event": late_event,
+        "cancelled_order": cancelled_order,
+        "refunded_order": refunded_order,
+        "rejected_order": rejected_order,
+        "refund_of_rejected": refund_of_rejected,
+    }
+    return rows, keys
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The incremental database, its full-refresh copy, and the keys the hand rows touch."""
+    work = tmp_path_factory.mktemp("incremental")
+    database = work / "audience.duckdb"
+    generate(database, profile="S", as_of_date=AS_OF, seed=SEED)
+    for table, rows in FIRST_RUN_ROWS.items():
+        insert(database, table, rows)
+    build(work, database, AS_OF)
+    first = Db(database)
+    kept_first = {
+        "o-inc": first.rows("select dq_status from staging.base_shop__orders where order_id = 'o-inc'"),
+        "r-inc": first.rows("select dq_status from staging.base_shop__refunds where refund_id = 'r-inc'"),
+        "co-inc": first.rows("select dq_status from staging.base_shop__checkouts where checkout_id = 'co-inc'"),
+    }
+    rows, keys = second_run_rows(first)
+    generate_next_day(database, "S", AS_OF, seed=SEED)
+    for table, table_rows in rows.items():
+        insert(database, table, table_rows)
+    build(work, database, NEXT)
+
+    refreshed_dir = tmp_path_factory.mktemp("full_refresh")
+    refreshed = refreshed_dir / "audience.duckdb"
+    shutil.copy(database, refreshed)
+    build(refreshed_dir, refreshed, NEXT, "--full-refresh")
+    return {"incremental": Db(database), "refreshed": Db(refreshed), "keys": keys, "kept_first": kept_first}
+
+
+def relations(db: Db) -> dict[str, list[str]]:
+    """Every model relation (schema.name) with its columns, but the run-dependent ones."""
+    found: dict[str, list[str]] = {}
+    for schema, table, column in db.rows(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        f"where table_schema in {SCHEMAS} order by table_schema, table_name, ordinal_position"
+    ):
+        if column not in RUN_COLUMNS:
+            found.setdefault(f"{schema}.{table}", []).append(column)
+    return found
+
+
+def test_incremental_equals_full_refresh_row_for_row(runs: dict[str, Any]) -> None:
+    incremental, refreshed = runs["incremental"], runs["refreshed"]
+    tables = relations(incremental)
+    assert tables == relations(refreshed)
+    assert {"staging.base_email__events", "intermediate.int_email_events_identified", "marts.fct_orders"} <= set(tables)
+    differing = {}
+    for name, columns in tables.items():
+        query = f"select {', '.join(columns)}, count(*) from {name} group by all"
+        mine, theirs = Counter(dict(((*r[:-1],), r[-1]) for r in incremental.rows(query))), None
+        theirs = Counter(dict(((*r[:-1],), r[-1]) for r in refreshed.rows(query)))
+        if mine != theirs:
+            differing[name] = (sum((mine - theirs).values()), sum((theirs - mine).values()))
+    assert not differing, f"rows only in the incremental / only in the full-refresh build: {differing}"
+
+
+def test_the_second_run_reclassified_what_changed(runs: dict[str, Any]) -> None:
+    db, keys = runs["incremental"], runs["keys"]
+    assert runs["kept_first"] == {key: [("kept",)] for key in ("o-inc", "r-inc", "co-inc")}
+    rejected = dict(
+        ((table, key), reason) for table, key, reason in db.rows("select source_table, source_key, reason from marts.dq_rejected_rows")
+    )
+    assert rejected[("email_events", keys["late_event"])] == "invalid_email"
+    assert rejected[("shop_orders", keys["rejected_order"])] == "negative_amount"
+    assert rejected[("shop_refunds", keys["refund_of_rejected"])] == "orphan_refund"
+    assert rejected[("shop_orders", "o-inc")] == "unidentifiable"
+    assert rejected[("shop_checkouts", "co-inc")] == "unidentifiable"
+    assert rejected[("shop_refunds", "r-inc")] == "orphan_refund"
+    assert db.rows("select count(*) from marts.fct_email_events where event_id = ?", [keys["late_event"]]) == [(0,)]
+    assert db.rows(
+        "select count(*) from staging.base_email__events where event_id is null and email = 'nokey@example.com' "
+        "and dq_reject_reason = 'missing_value'"
+    ) == [(2,)]
+    orders = dict(
+        (order_id, (status, is_counted, refunded))
+        for order_id, status, is_counted, refunded in db.rows(
+            "select order_id, status, is_counted, refunded_amount from marts.fct_orders where order_id in (?, ?)",
+            [keys["cancelled_order"], keys["refunded_order"]],
+        )
+    )
+    assert orders[keys["cancelled_order"]] == ("cancelled", False, Decimal("0.00"))
+    assert orders[keys["refunded_order"]][2] == Decimal("1.00")
+    reconciliation = db.rows("select count(*) from marts.dq_reconciliation where raw_rows <> kept_rows + superseded_rows + rejected_rows")
+    assert reconciliation == [(0,)]
+
+
+def test_a_second_run_without_new_rows_reclassifies_nothing(runs: dict[str, Any], tmp_path: Path) -> None:
+    """Past the lookback, nothing is reclassified: dq_processed_at of the base rows stays."""
+    database = tmp_path / "audience.duckdb"
+    shutil.copy(runs["incremental"].path, database)
+    before = Db(database).rows("select max(dq_processed_at) from staging.base_email__events")
+    result = dbt_in(
+        tmp_path, database,
+        ["run", "-s", "base_email__events", "--vars", json.dumps({"as_of_date": NEXT.isoformat(), "incremental_lookback_days": 0})],
+    )  # fmt: skip
+    assert result.success
+    assert Db(database).rows("select max(dq_processed_at) from staging.base_email__events") == before
+
+
+@pytest.mark.parametrize("days", [-1, 1.5, "three"])
+def test_a_bad_lookback_fails_early_with_what_to_fix(runs: dict[str, Any], tmp_path: Path, days: Any) -> None:
+    result = dbt_in(
+        tmp_path, runs["refreshed"].path,
+        ["compile", "-s", "base_shop__orders", "--vars", json.dumps({"incremental_lookback_days": days})],
+    )  # fmt: skip
+    assert not result.success
+    assert "var incremental_lookback_days must be a whole number of days >= 0" in str(result.exception)
