@@ -1,5 +1,5 @@
-"""The same project on a real PostgreSQL server: marts equal DuckDB's row for row, and
-the BI reader role reads marts only.
+"""The same project on a real PostgreSQL server: marts equal DuckDB's row for row (after
+a second, incremental run on PostgreSQL), and the BI reader role reads marts only.
 
 The server is started here (audience.postgres) and stopped afterwards. When PostgreSQL
 cannot be installed or started the suite is skipped with the reason, unless
@@ -53,7 +53,8 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the S profile on DuckDB and on PostgreSQL; return the DuckDB file."""
+    """Build the S profile on DuckDB and on PostgreSQL (then run PostgreSQL's models
+    again, incrementally); return the DuckDB file."""
     workdir = tmp_path_factory.mktemp("engines")
     database = workdir / "audience.duckdb"
     generate(database, profile="S", as_of_date=dt.date.fromisoformat(AS_OF), seed=3)
@@ -65,16 +66,21 @@ def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Pa
     previous = {name: os.environ.get(name) for name in server.env()}
     os.environ.update(server.env())
     try:
+        postgres = ["--target", "postgres", "--target-path", str(workdir / "pg-target"), "--log-path", str(workdir / "pg-logs")]
         started = time.perf_counter()
-        result = run_dbt([*args, "--target", "postgres", "--target-path", str(workdir / "pg-target"), "--log-path", str(workdir / "pg-logs")])
+        result = run_dbt([*args, *postgres])
         seconds["postgres"] = time.perf_counter() - started
+        # Once more: the incremental models take their incremental path (the keys landed in
+        # the lookback window are reclassified) and the marts are rebuilt from them.
+        if result.success:
+            result = run_dbt(["run", "--vars", json.dumps({"as_of_date": AS_OF}), *postgres])
     finally:
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    assert result.success, f"dbt build on PostgreSQL failed; logs in {workdir / 'pg-logs'}"
+    assert result.success, f"dbt build or the second run on PostgreSQL failed; logs in {workdir / 'pg-logs'}"
     print(f"\nbuild of profile S: DuckDB {seconds['duckdb']:.1f} s, PostgreSQL {seconds['postgres']:.1f} s")
     return database
 
