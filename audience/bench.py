@@ -411,7 +411,7 @@ def markdown(figures: dict[str, Any]) -> str:
         f"| baseline: {base['models']} models' compiled SQL in one DuckDB session | {base['seconds']:.1f} s "
         f"(SQL {base['sql_seconds']:.1f} s) | {_mib(base['peak_rss_bytes'])} |",
         "",
-        f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.1f}×** "
+        f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.2f}×** "
         f"(full build wall time over the baseline's SQL time). Nodes in the full build, summed "
         f"run time per kind: {_per_type_text(full['per_resource_type'])}.",
         "",

@@ -8,10 +8,18 @@
     entity: latest updated_at (null counts as oldest), then latest _loaded_at.
     event:  earliest _loaded_at (a repeated key is a re-delivery). -#}
 {% macro dq_version_order(kind) -%}
+    {%- set direction = 'desc' if kind == 'entity' else 'asc' -%}
+    {%- for column in audience.dq_version_columns(kind) -%}
+        {{ column }} {{ direction }} nulls last{% if not loop.last %}, {% endif %}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- The columns dq_version_order sorts on: rows equal on the key and on these tie. -#}
+{% macro dq_version_columns(kind) -%}
     {%- if kind == 'entity' -%}
-        updated_at desc nulls last, _loaded_at desc nulls last
+        {{ return(['updated_at', '_loaded_at']) }}
     {%- elif kind == 'event' -%}
-        _loaded_at asc nulls last
+        {{ return(['_loaded_at']) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("dq_version_order: kind must be 'entity' or 'event', got '" ~ kind ~ "'") }}
     {%- endif -%}

@@ -3,6 +3,7 @@ email normalisation, reconciliation. Every expected value below is written by ha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ RAW: Rows = {
         # A3: same updated_at, the later _loaded_at wins.
         {"account_id": "A3", "account_name": "first-load", "updated_at": ts("2026-02-01 00:00"), "_loaded_at": ts("2026-02-02 00:00")},
         {"account_id": "A3", "account_name": "second-load", "updated_at": ts("2026-02-01 00:00"), "_loaded_at": ts("2026-02-03 00:00")},
+        # A4: an exact tie for survivor (same updated_at and _loaded_at); one is kept, with a warning.
+        {"account_id": "A4", "account_name": "tie", "updated_at": BEFORE, "_loaded_at": LOADED},
+        {"account_id": "A4", "account_name": "tie", "updated_at": BEFORE, "_loaded_at": LOADED},
         # Two rows without a key: each is rejected, neither supersedes the other.
         {"account_id": None, "account_name": "no key 1", "_loaded_at": LOADED},
         {"account_id": None, "account_name": "no key 2", "_loaded_at": LOADED},
@@ -77,6 +81,13 @@ RAW: Rows = {
         {"event_id": "E8", "campaign_id": "K-missing", "email": "alice@example.com", "event_type": "click", "occurred_at": BEFORE, "_loaded_at": LOADED},
         {"event_id": None, "email": "alice@example.com", "event_type": "send", "occurred_at": BEFORE, "_loaded_at": LOADED},
         {"event_id": "E9", "email": "bob@example.com", "event_type": "Bounce", "bounce_type": " HARD", "occurred_at": BEFORE, "_loaded_at": LOADED},
+        # E10: two copies landed at the same time tie for survivor (a warning).
+        {"event_id": "E10", "email": "alice@example.com", "event_type": "subscribe", "occurred_at": BEFORE, "_loaded_at": LOADED},
+        {"event_id": "E10", "email": "alice@example.com", "event_type": "subscribe", "occurred_at": BEFORE, "_loaded_at": LOADED},
+        # E11: two later copies are equal to each other, but the earliest copy is alone: no tie.
+        {"event_id": "E11", "email": "alice@example.com", "event_type": "subscribe", "occurred_at": BEFORE, "_loaded_at": LOADED},
+        {"event_id": "E11", "email": "alice@example.com", "event_type": "subscribe", "occurred_at": BEFORE, "_loaded_at": AFTER},
+        {"event_id": "E11", "email": "alice@example.com", "event_type": "subscribe", "occurred_at": BEFORE, "_loaded_at": AFTER},
     ],
     "shop_customers": [
         {"customer_id": "S1", "email": "not valid", "updated_at": ts("2026-01-01 00:00"), "_loaded_at": ts("2026-01-01 01:00")},
@@ -192,11 +203,11 @@ EXPECTED_REJECTS = {
 
 # (raw, kept, superseded, rejected) per raw table.
 EXPECTED_RECONCILIATION = {
-    "crm_accounts": (8, 3, 3, 2),
+    "crm_accounts": (10, 4, 4, 2),
     "crm_contacts": (10, 3, 1, 6),
     "crm_contact_tags": (7, 3, 1, 3),
     "email_campaigns": (3, 1, 1, 1),
-    "email_events": (11, 4, 1, 6),
+    "email_events": (16, 6, 4, 6),
     "shop_customers": (6, 3, 2, 1),
     "shop_orders": (15, 4, 2, 9),
     "shop_order_items": (6, 2, 1, 3),
@@ -231,7 +242,7 @@ def test_reconciliation_counts(db: Db) -> None:
 
 def test_entity_versions_keep_latest_updated_then_latest_loaded(db: Db) -> None:
     rows = db.rows("select account_id, account_name from staging.stg_crm__accounts order by account_id")
-    assert rows == [("A1", "new"), ("A2", "dated"), ("A3", "second-load")]
+    assert rows == [("A1", "new"), ("A2", "dated"), ("A3", "second-load"), ("A4", "tie")]
     assert db.rows("select email from staging.stg_shop__customers where customer_id = 'S4'") == [("frank@shop.com",)]
     assert db.rows("select status from staging.stg_shop__orders where order_id = 'O2'") == [("completed",)]
 
@@ -258,12 +269,31 @@ def test_email_and_codes_are_normalised(db: Db) -> None:
     events = db.rows("select event_id, event_type, bounce_type, email from staging.stg_email__events order by event_id")
     assert events == [
         ("E1", "send", None, "alice@example.com"),
+        ("E10", "subscribe", None, "alice@example.com"),
+        ("E11", "subscribe", None, "alice@example.com"),
         ("E5", "open", None, "alice@example.com"),
         ("E8", "click", None, "alice@example.com"),
         ("E9", "bounce", "hard", "bob@example.com"),
     ]
     orders = db.rows("select order_id, currency_code, has_valid_email from staging.stg_shop__orders order by order_id")
     assert orders == [("O1", "USD", True), ("O12", "GBP", False), ("O2", "EUR", True), ("O3", "USD", False)]
+
+
+def test_exact_ties_for_survivor_warn_on_their_tables_only(db: Db) -> None:
+    """survivor_is_unambiguous finds A4 and E10, not E11, whose equal copies lose anyway."""
+    target = db.path.parent / "target"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    outcomes = {
+        # The test's one parent is the raw source: source.audience.<source>.<table>.
+        nodes[result["unique_id"]]["depends_on"]["nodes"][0].split(".")[-1]: (result["status"], result["failures"])
+        for result in results
+        if nodes.get(result["unique_id"], {}).get("test_metadata", {}).get("name") == "survivor_is_unambiguous"
+    }
+    assert len(outcomes) == len(EXPECTED_RECONCILIATION)
+    assert outcomes.pop("crm_accounts") == ("warn", 1)
+    assert outcomes.pop("email_events") == ("warn", 1)
+    assert set(outcomes.values()) == {("pass", 0)}
 
 
 def test_orphans_are_kept(db: Db) -> None:
