@@ -4,11 +4,13 @@ email normalisation, reconciliation. Every expected value below is written by ha
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from conftest import Db, Rows, build, ts
+from conftest import Db, Rows, build, dbt_in, ts
 
 AS_OF = "2026-06-30"
 LOADED = ts("2026-06-01 12:00")
@@ -294,6 +296,26 @@ def test_exact_ties_for_survivor_warn_on_their_tables_only(db: Db) -> None:
     assert outcomes.pop("crm_accounts") == ("warn", 1)
     assert outcomes.pop("email_events") == ("warn", 1)
     assert set(outcomes.values()) == {("pass", 0)}
+
+
+def test_valid_email_test_returns_each_bad_address_once(db: Db, tmp_path: Path) -> None:
+    """The valid_email test fails on an unnormalised and an invalid address, once each."""
+    database = tmp_path / "audience.duckdb"
+    shutil.copy(db.path, database)
+    with duckdb.connect(str(database)) as con:
+        con.execute("alter view staging.stg_email__events rename to stg_email__events_as_built")
+        con.execute(
+            "create view staging.stg_email__events as select * replace ("
+            " case when event_id in ('E1', 'E5') then ' Alice@Example.com'"
+            " when event_id = 'E8' then 'alice(at)example.com' else email end as email)"
+            " from staging.stg_email__events_as_built"
+        )
+    selector = ["--select", "stg_email__events,test_name:valid_email", "--vars", json.dumps({"as_of_date": AS_OF})]
+    result = dbt_in(tmp_path, database, ["test", *selector])
+    assert not result.success
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    tests = [result for result in results if result["unique_id"].startswith("test.")]
+    assert [(test["status"], test["failures"]) for test in tests] == [("fail", 2)]
 
 
 def test_orphans_are_kept(db: Db) -> None:
