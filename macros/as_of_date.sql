@@ -46,7 +46,7 @@
 {#- A CRM contact or shop customer exists as of the date unless created after it (a
     null created_at is not after it). -#}
 {% macro exists_as_of(created_at_expression) -%}
-    coalesce({{ audience.to_date(created_at_expression) }} <= {{ audience.as_of_date() }}, true)
+    coalesce({{ audience.on_or_before_as_of(audience.to_date(created_at_expression)) }}, true)
 {%- endmacro %}
 
 {#- A business date on or before the as-of date (rows after it are ignored). -#}

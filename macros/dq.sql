@@ -21,7 +21,7 @@
     {%- elif kind == 'event' -%}
         {{ return(['_loaded_at']) }}
     {%- else -%}
-        {{ exceptions.raise_compiler_error("dq_version_order: kind must be 'entity' or 'event', got '" ~ kind ~ "'") }}
+        {{ exceptions.raise_compiler_error("dq version kind must be 'entity' or 'event', got '" ~ kind ~ "'") }}
     {%- endif -%}
 {%- endmacro %}
 

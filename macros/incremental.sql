@@ -63,12 +63,17 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Rows classified (dq_processed_at) after this model's newest row. -#}
+{% macro classified_since_this() -%}
+    dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+{%- endmacro %}
+
 {#- Condition for `also`: the column's value is among the keys of `relation` that were
     classified after this model's newest row. -#}
 {% macro reclassified_in(column, relation, key_column) -%}
     {{ column }} in (
         select {{ key_column }} from {{ relation }}
-        where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+        where {{ audience.classified_since_this() }}
     )
 {%- endmacro %}
 
@@ -78,9 +83,6 @@
 {% macro delete_reclassified(key_column, classified) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ key_column }} in (
-            select {{ key_column }} from {{ classified }}
-            where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
-        )
+        where {{ audience.reclassified_in(key_column, classified, key_column) }}
     {%- endif -%}
 {%- endmacro %}

@@ -22,12 +22,18 @@ def ts(text: str) -> dt.datetime:
 
 
 def load_raw(database: Path, raw: Rows) -> None:
-    """Create the ten raw tables in ``database`` and insert the fixture rows.
+    """Create the ten raw tables in ``database`` and insert the fixture rows."""
+    with duckdb.connect(str(database)) as con:
+        create_raw_tables(con)
+    insert_raw(database, raw)
+
+
+def insert_raw(database: Path, raw: Rows) -> None:
+    """Insert rows into the raw tables of ``database``.
 
     Columns a row does not name are null; a column name outside the contract fails.
     """
     with duckdb.connect(str(database)) as con:
-        create_raw_tables(con)
         for table, rows in raw.items():
             names = [name for name, _ in RAW_TABLES[table]]
             for row in rows:

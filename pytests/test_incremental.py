@@ -15,12 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from audience.generate import generate, generate_next_day
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
-from conftest import Db, dbt_in, ts
+from audience.raw_schema import RAW_TABLES
+from conftest import Db, Rows, dbt_in, insert_raw, ts
 
 AS_OF = dt.date(2026, 6, 30)
 NEXT = AS_OF + dt.timedelta(days=1)
@@ -29,17 +28,6 @@ LANDED = ts("2026-06-30 18:00")  # during the appended day
 SCHEMAS = ("staging", "intermediate", "marts")
 # When a row was classified or built differs between the two databases by design.
 RUN_COLUMNS = {"dq_processed_at", "built_at"}
-
-
-def insert(database: Path, table: str, rows: list[dict[str, Any]]) -> None:
-    names = [name for name, _ in RAW_TABLES[table]]
-    with duckdb.connect(str(database)) as con:
-        for row in rows:
-            assert not set(row) - set(names), f"{table}: unknown columns {set(row) - set(names)}"
-            con.execute(
-                f"insert into {RAW_SCHEMA}.{table} values ({', '.join('?' for _ in names)})",
-                [row.get(name) for name in names],
-            )
 
 
 def build(workdir: Path, database: Path, as_of: dt.date, *extra: str) -> None:
@@ -79,7 +67,7 @@ def pick(db: Db, sql: str) -> tuple:
     return rows[0]
 
 
-def second_run_rows(db: Db) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+def second_run_rows(db: Db) -> tuple[Rows, dict[str, str]]:
     """Hand-made rows landed with the next day, on keys of the first build."""
     late_event, late_loaded, late_occurred = pick(db, """
         select event_id, _loaded_at, occurred_at from staging.base_email__events
@@ -136,8 +124,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("incremental")
     database = work / "audience.duckdb"
     generate(database, profile="S", as_of_date=AS_OF, seed=SEED)
-    for table, rows in FIRST_RUN_ROWS.items():
-        insert(database, table, rows)
+    insert_raw(database, FIRST_RUN_ROWS)
     build(work, database, AS_OF)
     first = Db(database)
     kept_first = {
@@ -147,8 +134,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
     rows, keys = second_run_rows(first)
     generate_next_day(database, "S", AS_OF, seed=SEED)
-    for table, table_rows in rows.items():
-        insert(database, table, table_rows)
+    insert_raw(database, rows)
     build(work, database, NEXT)
 
     refreshed_dir = tmp_path_factory.mktemp("full_refresh")

@@ -11,7 +11,7 @@
 with events as (
     select * from {{ ref('stg_email__events') }}
     {%- if is_incremental() %}
-        where dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
+        where {{ audience.classified_since_this() }}
     {%- endif %}
 ),
 

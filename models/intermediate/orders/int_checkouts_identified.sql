@@ -23,7 +23,7 @@ identified as (
     from checkouts
     left join shop_customers
         on checkouts.customer_id = shop_customers.customer_id
-    where {{ audience.to_date('checkouts.created_at') }} <= {{ audience.as_of_date() }}
+    where {{ audience.on_or_before_as_of(audience.to_date('checkouts.created_at')) }}
 ),
 
 final as (

@@ -22,7 +22,7 @@ refunds_to_date as (
         order_id,
         sum(amount) as refunded_amount
     from refunds
-    where {{ audience.to_date('refunded_at') }} <= {{ audience.as_of_date() }}
+    where {{ audience.on_or_before_as_of(audience.to_date('refunded_at')) }}
     group by order_id
 ),
 
@@ -41,7 +41,7 @@ identified as (
     from orders
     left join shop_customers
         on orders.customer_id = shop_customers.customer_id
-    where {{ audience.to_date('orders.ordered_at') }} <= {{ audience.as_of_date() }}
+    where {{ audience.on_or_before_as_of(audience.to_date('orders.ordered_at')) }}
 ),
 
 valued as (

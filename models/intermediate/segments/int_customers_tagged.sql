@@ -14,7 +14,7 @@ contacts as (
 
 tags as (
     select * from {{ ref('stg_crm__contact_tags') }}
-    where {{ audience.to_date('tagged_at') }} <= {{ audience.as_of_date() }}
+    where {{ audience.on_or_before_as_of(audience.to_date('tagged_at')) }}
 ),
 
 named as (
