@@ -1,4 +1,10 @@
-"""Command line: ``python -m audience run | generate | backfill | export | summary``."""
+"""Command line: ``python -m audience run | generate | backfill | export | summary``.
+
+Exit codes: 0 done (for run: published, or built as a backfill of an earlier date);
+1 a build, publish or export step failed; 2 bad input (raw tables, dates, arguments);
+3 an audit refused to publish; 4 a database is held open by another process. Whatever
+fails, the published database and the exports stay as they were.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +14,33 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+import yaml
 from tqdm import tqdm
 
+from audience import publish
 from audience.backfill import BackfillError, backfill, dates_between
-from audience.export import export_dir, export_segments
+from audience.export import (
+    CURRENT,
+    StagedExport,
+    current_build_id,
+    discard,
+    export_dir,
+    export_published,
+    remove_scratch,
+    stage_export,
+    switch_current,
+)
 from audience.freshness import FreshnessError, check_sources, stale_message
 from audience.generate import PROFILES, generate, generate_next_day
-from audience.project import database_path, run_dbt
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
+from audience.project import database_path, exclusive_families, project_commit, project_vars, published_path, run_dbt
+from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, contract_problems
 from audience.report import summary
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 
 def _date(text: str) -> dt.date:
@@ -73,53 +95,183 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    database = database_path()
+class StepFailed(RuntimeError):
+    """A step of the main command failed; nothing was published."""
+
+    def __init__(self, step: str, reason: str, code: int) -> None:
+        super().__init__(f"{step}: {reason}")
+        self.code = code
+
+
+WORKING_ADVICE = "wait for it to finish or stop it; BI tools and people read the published database instead"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _prepare(published: Path, exports: Path) -> None:
+    """Remove what a killed run left, and re-export a build whose export a kill cut short."""
+    for path in [*publish.remove_scratch(published), *remove_scratch(exports)]:
+        print(f"removed {path} (left by a killed run)")
+    latest = publish.latest_publish(published)
+    if latest is not None and current_build_id(exports) != latest.build_id:
+        staged = export_published(published, exports)
+        print(f"re-exported published build {staged.build_id}: its export had not completed")
+
+
+def _check_raw(database: Path, args: argparse.Namespace) -> None:
+    publish.ensure_writable(database, "working database", WORKING_ADVICE)
     missing = _missing_raw_tables(database)
     if missing is None or args.regenerate:
         _generate(database, args.profile, None, args.seed, None)
-    elif missing:
-        print(
-            f"error: {database} has a raw schema without these tables: {', '.join(missing)}. "
-            "Load them (SPEC section 1) or regenerate the demo data with make run ARGS=--regenerate.",
-            file=sys.stderr,
+    with duckdb.connect(str(database), read_only=True) as con:
+        problems = contract_problems(con)
+    if problems:
+        raise StepFailed(
+            "check",
+            f"{database} does not hold the raw tables of the input contract (SPEC section 1):\n  - "
+            + "\n  - ".join(problems)
+            + "\nLoad them as the contract says, or regenerate the demo data with make run ARGS=--regenerate.",
+            2,
         )
-        return 2
 
-    print("checking source freshness ...")
+
+def _vars(text: str) -> dict[str, Any]:
     try:
-        message = stale_message(check_sources())
-    except FreshnessError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if message and not args.allow_stale:
-        print(message, file=sys.stderr)
-        return 3
-    if message:
-        print(message.splitlines()[0].replace("Refusing to publish", "Publishing anyway (--allow-stale)"))
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise argparse.ArgumentTypeError(f"--vars must be a YAML or JSON mapping: {error}") from error
+    if not isinstance(parsed, dict):
+        raise argparse.ArgumentTypeError(f"--vars must be a YAML or JSON mapping, got {text!r}")
+    return parsed
 
-    build_args = ["build"]
-    if args.as_of_date:
-        build_args += ["--vars", json.dumps({"as_of_date": args.as_of_date.isoformat()})]
-    result = run_dbt(build_args)
-    if not result.success:
-        print("error: dbt build failed; marts were not all published (see the log above).", file=sys.stderr)
-        return 1
+
+def _build(as_of: dt.date | None, extra_vars: dict[str, Any]) -> dbtRunnerResult:
+    dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
+    result = run_dbt(["build", *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else [])])
+    if result.success:
+        return result
+    problems = [str(result.exception)] if result.exception else []
+    if result.result is not None:
+        problems += [
+            f"{entry.node.resource_type} {entry.node.name}: {str(entry.message).strip().splitlines()[0]}"
+            for entry in result.result.results
+            if str(entry.status) in ("error", "fail")
+        ]
+    holders = [holder for holder in map(publish.holder_of_lock, problems) if holder]
+    if holders:
+        raise StepFailed("build", f"the working database is held open by {holders[0]}; {WORKING_ADVICE}", 4)
+    raise StepFailed("build", "dbt build failed:\n  - " + "\n  - ".join(problems or ["see logs/dbt.log"]), 1)
+
+
+def _counts(result: dbtRunnerResult) -> tuple[int, int, int]:
+    """Models built, tests passed, tests warned."""
+    statuses = [(entry.node.resource_type, str(entry.status)) for entry in result.result.results]
+    tests = ("test", "unit_test")
+    return (
+        sum(1 for kind, status in statuses if kind == "model" and status == "success"),
+        sum(1 for kind, status in statuses if kind in tests and status == "pass"),
+        sum(1 for kind, status in statuses if kind in tests and status == "warn"),
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    working, published = database_path(), published_path()
+    exports = args.export_dir.resolve() if args.export_dir else export_dir()
+    started = _utc_now()
+    try:
+        _prepare(published, exports)
+        _check_raw(working, args)
+        print("building and testing in the working database ...")
+        result = _build(args.as_of_date, args.vars)
+        print("auditing the build ...")
+        families = exclusive_families()
+        with duckdb.connect(str(working), read_only=True) as con:
+            new = publish.read_facts(lambda sql: con.execute(sql).fetchall(), families)
+        try:
+            stale = stale_message(check_sources())
+        except FreshnessError as error:
+            raise StepFailed("audit", str(error), 2) from None
+        failures = publish.audit(
+            new, publish.published_facts(published, families), float(project_vars()["max_publish_drop_share"]), stale
+        )
+        overridden = sorted({failure.audit for failure in failures} & set(args.override))
+        blocking = [failure for failure in failures if failure.audit not in overridden]
+        if any(failure.audit == "as_of_date" for failure in blocking):
+            print(f"{blocking[-1].message}. Nothing was published; override with --override as_of_date.")
+            return 0
+        if blocking:
+            raise StepFailed(
+                "audit",
+                "\n".join(f"[{failure.audit}] {failure.message}" for failure in blocking)
+                + "\nNothing was published. To publish anyway: "
+                + " ".join(f"--override {audit}" for audit in sorted({failure.audit for failure in blocking})),
+                3,
+            )
+        for audit in overridden:
+            print(f"publishing although the {audit} audit failed (--override {audit})")
+        models, passed, warned = _counts(result)
+        assert new.as_of_date is not None
+        row = publish.LogRow(
+            publish.new_build_id(started), new.as_of_date, started, _utc_now(), models, passed, warned,
+            ",".join(overridden), project_commit(),
+        )
+        staged = _publish(working, published, exports, row)
+    except StepFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return failure.code
+    except publish.DatabaseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     print()
-    print(summary(database))
-    _export(database, args.export_dir)
+    print(summary(published))
+    print(
+        f"\npublished build {row.build_id} to {published}; exported {len(staged.segments)} segments "
+        f"({staged.rows:,} rows, CSV and Parquet) to {exports / CURRENT}"
+    )
     return 0
 
 
-def _export(database: Path, folder: Path | None) -> None:
-    folder = folder or export_dir()
-    segments = export_segments(database, folder)
-    rows = sum(segment.rows for segment in segments)
-    print(f"\nexported {len(segments)} segments ({rows:,} rows, CSV and Parquet) to {folder}")
+def _publish(working: Path, published: Path, exports: Path, row: publish.LogRow) -> StagedExport:
+    """Write the published file and its exports beside the current ones, then swap both in."""
+    print("publishing ...")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        scratch = publish.write_published(working, published, row)
+    except (duckdb.Error, OSError, publish.PublishError) as error:
+        raise StepFailed("publish", str(error), 1) from None
+    try:
+        staged = stage_export(scratch, exports)
+    except (duckdb.Error, OSError, ValueError) as error:
+        publish.remove_scratch(published)
+        raise StepFailed("export", str(error), 1) from None
+    try:
+        publish.swap_in(scratch, published)
+    except OSError as error:
+        discard(staged)
+        publish.remove_scratch(published)
+        raise StepFailed("publish", str(error), 1) from None
+    switch_current(exports, staged)
+    return staged
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    _export(database_path(), args.export_dir)
+    published = published_path()
+    folder = args.export_dir.resolve() if args.export_dir else export_dir()
+    if publish.latest_publish(published) is None:
+        print(
+            f"error: nothing has been published at {published}: exports are written from the published "
+            "build only. Run make run (python -m audience run) first.",
+            file=sys.stderr,
+        )
+        return 2
+    remove_scratch(folder)
+    staged = export_published(published, folder)
+    print(
+        f"exported build {staged.build_id} (as of {staged.as_of_date}): {len(staged.segments)} segments, "
+        f"{staged.rows:,} rows, to {folder / CURRENT}"
+    )
     return 0
 
 
@@ -138,6 +290,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    try:
+        publish.ensure_writable(database_path(), "working database", WORKING_ADVICE)
+    except publish.DatabaseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     problem = _missing_raw_error(database_path())
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -164,7 +321,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    print(summary(database_path()))
+    published = published_path()
+    if publish.latest_publish(published) is None:
+        print(f"error: nothing has been published at {published}; run make run first.", file=sys.stderr)
+        return 2
+    print(summary(published))
     return 0
 
 
@@ -172,12 +333,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audience", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="demo data if absent, freshness gate, dbt build, summary")
+    run = commands.add_parser(
+        "run", help="demo data if absent; build and test, audit, publish, export; summary"
+    )
     run.add_argument("--regenerate", action="store_true", help="regenerate the demo raw data first")
     run.add_argument("--profile", choices=PROFILES, default="demo", help="size of generated data")
     run.add_argument("--seed", type=int, default=42, help="seed of generated data")
     run.add_argument("--as-of-date", type=_date, help="build as of this date (default: today, UTC)")
-    run.add_argument("--allow-stale", action="store_true", help="publish even when sources are stale")
+    run.add_argument(
+        "--vars", type=_vars, default={}, help="dbt vars for this build, as YAML or JSON: --vars '{holdout_pct: 20}'"
+    )
+    run.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        choices=publish.OVERRIDABLE_AUDITS,
+        help="publish although this audit failed (repeatable); recorded in marts.publish_log",
+    )
     run.add_argument("--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)")
     run.set_defaults(handler=cmd_run)
 
@@ -193,17 +365,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     gen.set_defaults(handler=cmd_generate)
 
-    fill = commands.add_parser("backfill", help="build the marts for every date of a range (history)")
+    fill = commands.add_parser(
+        "backfill", help="build every date of a range into the working database's history; never publishes"
+    )
     fill.add_argument("--start", type=_date, required=True, help="first as-of date, YYYY-MM-DD")
     fill.add_argument("--end", type=_date, required=True, help="last as-of date, YYYY-MM-DD (included)")
     fill.add_argument("--no-test", action="store_true", help="skip dbt test on the last date")
     fill.set_defaults(handler=cmd_backfill)
 
-    exp = commands.add_parser("export", help="write each segment's emailable treatment members as CSV + Parquet")
+    exp = commands.add_parser("export", help="re-export the published build (CSV + Parquet per segment)")
     exp.add_argument("--export-dir", type=Path, help="folder (default: $AUDIENCE_EXPORT_DIR or exports/)")
     exp.set_defaults(handler=cmd_export)
 
-    summ = commands.add_parser("summary", help="print the summary of the built marts")
+    summ = commands.add_parser("summary", help="print the summary of the published build")
     summ.set_defaults(handler=cmd_summary)
 
     args = parser.parse_args(argv)

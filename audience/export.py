@@ -1,32 +1,44 @@
-"""Activation exports: one CSV and one Parquet file per segment for the sending tools.
+"""Activation exports of a published build: one CSV and one Parquet file per segment.
 
-Files land as ``<folder>/<family>/<segment>.csv`` and ``.parquet`` with the rows of
-``marts.fct_segment_exports`` (emailable treatment members). Each file is written to a
-scratch folder inside ``<folder>`` first and then renamed over the old one: a rename on
-one file system is atomic, so a reader sees the old file or the new one, never half of
-one. ``manifest.json`` (written last, the same way) lists the files of the export;
-files of segments that the previous manifest listed and that are gone now are removed.
-Files the manifest never listed are never touched.
+The export folder holds one folder per build and a link ``current`` to the one to send
+from::
+
+    exports/current -> builds/<build_id>
+    exports/builds/<build_id>/manifest.json           build id, as-of date, files, rows
+    exports/builds/<build_id>/<family>/<segment>.csv  and .parquet
+
+A build's files are written into a scratch folder, renamed to ``builds/<build_id>`` when
+complete, and only then is ``current`` replaced (a new link renamed over the old one), so
+a sending tool reading through ``current`` sees the previous complete set or the new
+one. The folder ``current`` pointed to before is kept (a reader may still be in it);
+older builds are removed. Everything is created readable by its owner only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 import shutil
-import tempfile
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import duckdb
 
 from audience.project import PROJECT_DIR
+from audience.publish import private_files
 
 EXPORT_DIR_ENV = "AUDIENCE_EXPORT_DIR"
 MANIFEST = "manifest.json"
+CURRENT = "current"
+BUILDS = "builds"
+SCRATCH_PREFIX = ".scratch-"
+LINK_PREFIX = ".current-"
 FORMATS = {"csv": "(format csv, header true)", "parquet": "(format parquet)"}
 COLUMNS = "as_of_date, segment_family, segment, customer_id, email, holdout_group"
+SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
 def export_dir() -> Path:
@@ -37,7 +49,7 @@ def export_dir() -> Path:
 
 @dataclass(frozen=True)
 class ExportedSegment:
-    """One segment's files, relative to the export folder."""
+    """One segment's files, relative to the build's folder."""
 
     segment_family: str
     segment: str
@@ -45,7 +57,18 @@ class ExportedSegment:
     files: list[str]
 
 
-SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
+@dataclass(frozen=True)
+class StagedExport:
+    """A complete export of one build, not yet behind ``current``."""
+
+    folder: Path
+    build_id: str
+    as_of_date: dt.date
+    segments: list[ExportedSegment]
+
+    @property
+    def rows(self) -> int:
+        return sum(segment.rows for segment in self.segments)
 
 
 def _file_name(family: str, segment: str, extension: str) -> str:
@@ -60,65 +83,94 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _previous_files(folder: Path) -> set[str]:
-    manifest = folder / MANIFEST
-    if not manifest.exists():
-        return set()
-    listed = json.loads(manifest.read_text())
-    return {name for segment in listed.get("segments", []) for name in segment["files"]}
+def remove_scratch(folder: Path) -> list[Path]:
+    """Delete what a killed export left in ``folder`` (scratch folders hold emails)."""
+    if not folder.is_dir():
+        return []
+    left = sorted([*folder.glob(SCRATCH_PREFIX + "*"), *folder.glob(LINK_PREFIX + "*")])
+    for path in left:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    return left
 
 
-def _replace(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(source, target)
+def current_build_id(folder: Path) -> str | None:
+    """The build id of the export behind ``current``, or None when there is none."""
+    manifest = folder / CURRENT / MANIFEST
+    if not manifest.is_file():
+        return None
+    return str(json.loads(manifest.read_text())["build_id"])
 
 
-def export_segments(database: Path, folder: Path) -> list[ExportedSegment]:
-    """Write every segment of ``marts.fct_segment_exports`` into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    previous = _previous_files(folder)
-    scratch = Path(tempfile.mkdtemp(prefix=".writing-", dir=folder))
-    try:
-        with duckdb.connect(str(database), read_only=True) as con:
-            as_of = con.execute("select max(as_of_date) from marts.fct_segment_exports").fetchall()[0][0]
-            counts = con.execute(
-                "select segment_family, segment, count(*) from marts.fct_segment_exports "
-                "group by segment_family, segment order by segment_family, segment"
-            ).fetchall()
-            exported = []
-            for family, segment, rows in counts:
-                files = []
-                for extension, options in FORMATS.items():
-                    name = _file_name(family, segment, extension)
-                    written = scratch / f"{family}.{segment}.{extension}"
-                    con.execute(
-                        f"copy (select {COLUMNS} from marts.fct_segment_exports "
-                        f"where segment_family = {_literal(family)} and segment = {_literal(segment)} "
-                        f"order by customer_id) to {_literal(str(written))} {options}"
-                    )
-                    files.append((written, name))
-                exported.append((ExportedSegment(family, segment, rows, [name for _, name in files]), files))
+def stage_export(published: Path, folder: Path) -> StagedExport:
+    """Write the exports of the published file's latest build into ``builds/``."""
+    with private_files():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / BUILDS).mkdir(exist_ok=True)
+        scratch = folder / f"{SCRATCH_PREFIX}{uuid.uuid4().hex}"
+        scratch.mkdir()
+        try:
+            with duckdb.connect(str(published), read_only=True) as con:
+                build_id, as_of = con.execute(
+                    "select build_id, as_of_date from marts.publish_log order by published_at desc limit 1"
+                ).fetchall()[0]
+                counts = con.execute(
+                    "select segment_family, segment, count(*) from marts.fct_segment_exports "
+                    "group by segment_family, segment order by segment_family, segment"
+                ).fetchall()
+                segments = []
+                for family, segment, rows in counts:
+                    names = [_file_name(family, segment, extension) for extension in FORMATS]
+                    (scratch / family).mkdir(exist_ok=True)
+                    for name, options in zip(names, FORMATS.values()):
+                        con.execute(
+                            f"copy (select {COLUMNS} from marts.fct_segment_exports "
+                            f"where segment_family = {_literal(family)} and segment = {_literal(segment)} "
+                            f"order by customer_id) to {_literal(str(scratch / name))} {options}"
+                        )
+                    segments.append(ExportedSegment(family, segment, int(rows), names))
+            manifest = {
+                "build_id": build_id,
+                "as_of_date": as_of.isoformat(),
+                "exported_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+                "segments": [asdict(segment) for segment in segments],
+            }
+            (scratch / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            target = folder / BUILDS / build_id
+            suffix = 1
+            while target.exists():
+                suffix += 1
+                target = folder / BUILDS / f"{build_id}.{suffix}"
+            os.rename(scratch, target)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+    return StagedExport(target, build_id, as_of, segments)
 
-        for _, files in exported:
-            for written, name in files:
-                _replace(written, folder / name)
-        segments = [segment for segment, _ in exported]
-        manifest = scratch / MANIFEST
-        manifest.write_text(
-            json.dumps(
-                {
-                    "as_of_date": as_of.isoformat() if as_of else None,
-                    "segments": [segment.__dict__ for segment in segments],
-                },
-                indent=2,
-            )
-        )
-        _replace(manifest, folder / MANIFEST)
-        current = {name for segment in segments for name in segment.files}
-        for name in sorted(previous - current):
-            stale = (folder / name).resolve()
-            if stale.is_relative_to(folder.resolve()):
-                stale.unlink(missing_ok=True)
-        return segments
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+
+def switch_current(folder: Path, staged: StagedExport) -> None:
+    """Point ``current`` at the staged build (one rename) and remove older builds,
+    keeping the one ``current`` pointed to before."""
+    link = folder / CURRENT
+    previous = (link.parent / os.readlink(link)).resolve() if link.is_symlink() else None
+    fresh = folder / f"{LINK_PREFIX}{uuid.uuid4().hex}"
+    os.symlink(os.path.relpath(staged.folder, folder), fresh)
+    os.replace(fresh, link)
+    keep = {staged.folder.resolve(), previous}
+    for build in (folder / BUILDS).iterdir():
+        if build.resolve() not in keep:
+            shutil.rmtree(build)
+
+
+def discard(staged: StagedExport) -> None:
+    """Remove a staged export that will not be published."""
+    shutil.rmtree(staged.folder, ignore_errors=True)
+
+
+def export_published(published: Path, folder: Path) -> StagedExport:
+    """Export the published build and make it ``current``."""
+    staged = stage_export(published, folder)
+    switch_current(folder, staged)
+    return staged

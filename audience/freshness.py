@@ -18,6 +18,7 @@ class SourceAge:
     table: str
     status: str
     age_seconds: float | None
+    has_rows: bool = True
 
 
 class FreshnessError(RuntimeError):
@@ -31,8 +32,10 @@ def check_sources() -> list[SourceAge]:
         raise FreshnessError(f"dbt source freshness could not run: {result.exception}")
     ages = []
     for entry in result.result.results:
-        age = getattr(entry, "age", None)
-        ages.append(SourceAge(entry.node.name, str(entry.status), age))
+        newest = getattr(entry, "max_loaded_at", None)
+        # dbt reports a table without rows as loaded at the earliest datetime
+        has_rows = newest is not None and newest.year > 1
+        ages.append(SourceAge(entry.node.name, str(entry.status), getattr(entry, "age", None), has_rows))
     return ages
 
 
@@ -53,9 +56,14 @@ def stale_message(ages: list[SourceAge]) -> str | None:
         "Refusing to publish marts: these raw tables are past their freshness error "
         "threshold (48 h since the last _loaded_at):"
     ]
-    lines += [f"  - raw.{age.table}: last loaded {human_age(age.age_seconds)} ago ({age.status})" for age in stale]
+    lines += [
+        f"  - raw.{age.table}: "
+        + (f"last loaded {human_age(age.age_seconds)} ago" if age.has_rows else "has no rows")
+        + f" ({age.status})"
+        for age in stale
+    ]
     lines.append(
         "Load fresh data, regenerate the demo data (make run ARGS=--regenerate), or "
-        "publish anyway with make run ARGS=--allow-stale."
+        "publish anyway with make run ARGS='--override freshness'."
     )
     return "\n".join(lines)

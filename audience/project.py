@@ -1,22 +1,63 @@
-"""Where the project lives, which database it builds, and how dbt is called."""
+"""Where the project lives, which databases it reads and writes, and how dbt is called."""
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dbt.cli.main import dbtRunner, dbtRunnerResult
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
+PUBLISHED_ENV = "AUDIENCE_PUBLISHED_PATH"
+
+
+def _configured(env: str, default: str) -> Path:
+    configured = os.environ.get(env)
+    return Path(configured).resolve() if configured else PROJECT_DIR / default
 
 
 def database_path() -> Path:
-    """The DuckDB file dbt builds: ``$AUDIENCE_DUCKDB_PATH``, else audience.duckdb here."""
-    configured = os.environ.get(DATABASE_ENV)
-    if configured:
-        return Path(configured).resolve()
-    return PROJECT_DIR / "audience.duckdb"
+    """The working DuckDB file dbt builds and tests in (SPEC section 8):
+    ``$AUDIENCE_DUCKDB_PATH``, else audience_working.duckdb here. Readers never open it."""
+    return _configured(DATABASE_ENV, "audience_working.duckdb")
+
+
+def published_path() -> Path:
+    """The published DuckDB file BI tools open (SPEC section 10):
+    ``$AUDIENCE_PUBLISHED_PATH``, else audience.duckdb here."""
+    return _configured(PUBLISHED_ENV, "audience.duckdb")
+
+
+@cache
+def project_vars() -> dict[str, Any]:
+    """The vars of dbt_project.yml with their defaults."""
+    import yaml
+
+    with (PROJECT_DIR / "dbt_project.yml").open() as stream:
+        return dict(yaml.safe_load(stream).get("vars") or {})
+
+
+def exclusive_families() -> list[str]:
+    """The exclusive segment families of the registry (var segment_families)."""
+    return [name for name, family in project_vars()["segment_families"].items() if family["exclusive"]]
+
+
+def project_commit() -> str | None:
+    """The git commit of the project when it is a git checkout, else None."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(PROJECT_DIR), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
 def run_dbt(args: list[str]) -> dbtRunnerResult:
@@ -25,6 +66,8 @@ def run_dbt(args: list[str]) -> dbtRunnerResult:
     The path is resolved here and handed to the profile through the environment, so a
     relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and for the tooling.
     """
+    from dbt.cli.main import dbtRunner
+
     os.environ[DATABASE_ENV] = str(database_path())
     try:
         return dbtRunner().invoke(

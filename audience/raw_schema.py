@@ -115,3 +115,27 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection, schema: str = RAW_SCHEMA) 
     for table, columns in RAW_TABLES.items():
         ddl = ", ".join(f"{name} {data_type}" for name, data_type in columns)
         con.execute(f"create table {schema}.{table} ({ddl})")
+
+
+def contract_problems(con: duckdb.DuckDBPyConnection, schema: str = RAW_SCHEMA) -> list[str]:
+    """Where the raw tables differ from the contract: a missing table or column, or a
+    column of another type, each named with what was expected and found. Extra columns
+    (an EL tool's own) are allowed."""
+    found: dict[str, dict[str, str]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = ?",
+        [schema],
+    ).fetchall():
+        found.setdefault(table, {})[column] = data_type
+    problems = []
+    for table, columns in RAW_TABLES.items():
+        if table not in found:
+            problems.append(f"{schema}.{table}: table missing")
+            continue
+        for column, expected in columns:
+            actual = found[table].get(column)
+            if actual is None:
+                problems.append(f"{schema}.{table}.{column}: column missing (expected {expected})")
+            elif actual.replace(" ", "") != expected:
+                problems.append(f"{schema}.{table}.{column}: expected {expected}, found {actual}")
+    return problems

@@ -1,5 +1,6 @@
-"""The summary printed at the end of ``make run``: what a marketer wants to see first
-(customers, buyers, segments), then what was built and what was rejected."""
+"""The summary printed at the end of ``make run``, from the published database: what a
+marketer wants to see first (customers, buyers, segments), then what was built and what
+was rejected."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 def summary(database: Path) -> str:
     """Headline, segments per family, rows per mart, reconciliation and rejects."""
     with duckdb.connect(str(database), read_only=True) as con:
+        build_id, published_at = _rows(
+            con, "select build_id, published_at from marts.publish_log order by published_at desc limit 1"
+        )[0]
         headline = _headline(con)
         segments = _segments(con)
         marts = _rows(
@@ -87,7 +91,7 @@ def summary(database: Path) -> str:
         )
     return "\n".join(
         [
-            f"audience: built {database}",
+            f"audience: {database}, build {build_id} published at {published_at:%Y-%m-%d %H:%M} UTC",
             "",
             *headline,
             "",

@@ -19,12 +19,21 @@
     where {{ column }} is not null
 {%- endmacro %}
 
-{#- Families that put a customer in at most one segment (SPEC section 5). -#}
+{#- Families that put a customer in at most one segment (SPEC section 5), from the
+    registry var segment_families. -#}
 {% macro exclusive_families() -%}
-    {{ return(['lifecycle', 'email_engagement', 'rfm', 'value_tier', 'region', 'company_size', 'category_affinity']) }}
+    {{ return(audience.families_where(true)) }}
 {%- endmacro %}
 
 {#- Families whose segments may share customers: the overlap matrix covers these. -#}
 {% macro non_exclusive_families() -%}
-    {{ return(['behaviour', 'crm_tag', 'custom']) }}
+    {{ return(audience.families_where(false)) }}
+{%- endmacro %}
+
+{% macro families_where(exclusive) -%}
+    {%- set names = [] -%}
+    {%- for name, family in var('segment_families').items() if family['exclusive'] == exclusive -%}
+        {%- do names.append(name) -%}
+    {%- endfor -%}
+    {{ return(names) }}
 {%- endmacro %}

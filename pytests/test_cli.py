@@ -1,4 +1,5 @@
-"""The main command: the freshness gate, early errors, the summary."""
+"""The main command: the freshness gate, early errors, the summary (publishing itself:
+test_publish.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,16 @@ import pytest
 from audience.cli import main
 from audience.generate import generate
 from audience.export import EXPORT_DIR_ENV
-from audience.project import DATABASE_ENV
+from audience.project import DATABASE_ENV, PUBLISHED_ENV
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 
 @pytest.fixture()
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "audience.duckdb"
+    path = tmp_path / "working.duckdb"
     monkeypatch.setenv(DATABASE_ENV, str(path))
+    monkeypatch.setenv(PUBLISHED_ENV, str(tmp_path / "audience.duckdb"))
     monkeypatch.setenv(EXPORT_DIR_ENV, str(tmp_path / "exports"))
     return path
 
@@ -28,27 +30,28 @@ def test_stale_sources_are_refused_with_their_names_and_age(database: Path, caps
     generate(database, profile="demo", as_of_date=TODAY - dt.timedelta(days=5))
     assert main(["run"]) == 3
     err = capsys.readouterr().err
-    assert "Refusing to publish marts" in err
+    assert "error: audit: [freshness] Refusing to publish marts" in err
     for table in ("raw.shop_orders", "raw.email_events", "raw.crm_accounts"):
         assert table in err
-    assert " d " in err and "--allow-stale" in err
-    with duckdb.connect(str(database), read_only=True) as con:
-        schemas = {name for (name,) in con.execute("select schema_name from information_schema.schemata").fetchall()}
-    assert "marts" not in schemas, "nothing was published"
+    assert " d " in err and "--override freshness" in err
+    assert not (database.parent / "audience.duckdb").exists(), "nothing was published"
+    assert not (database.parent / "exports").exists(), "nothing was exported"
 
 
-def test_allow_stale_publishes_and_prints_the_summary(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_override_publishes_records_it_and_prints_the_summary(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     generate(database, profile="demo", as_of_date=TODAY - dt.timedelta(days=5))
-    assert main(["run", "--allow-stale", "--as-of-date", (TODAY - dt.timedelta(days=5)).isoformat()]) == 0
+    assert main(["run", "--override", "freshness", "--as-of-date", (TODAY - dt.timedelta(days=5)).isoformat()]) == 0
     out = capsys.readouterr().out
-    assert "Publishing anyway" in out
+    assert "publishing although the freshness audit failed (--override freshness)" in out
+    with duckdb.connect(str(database.parent / "audience.duckdb"), read_only=True) as con:
+        assert con.execute("select overridden_audits from marts.publish_log").fetchall() == [("freshness",)]
     assert "Rows per mart" in out and "dq_rejected_rows" in out and "unidentifiable" in out
     assert "customers" in out and "buyers" in out and "emailable" in out
     for family in ("lifecycle", "email_engagement", "rfm", "behaviour", "crm_tag", "custom"):
         assert f"\n{family} " in out, family
-    exports = database.parent / "exports"
-    assert f"to {exports}" in out and (exports / "manifest.json").is_file()
-    assert (exports / "lifecycle" / "active.csv").is_file() and (exports / "lifecycle" / "active.parquet").is_file()
+    current = database.parent / "exports" / "current"
+    assert f"to {current}" in out and (current / "manifest.json").is_file()
+    assert (current / "lifecycle" / "active.csv").is_file() and (current / "lifecycle" / "active.parquet").is_file()
 
 
 def test_a_missing_raw_table_fails_early(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

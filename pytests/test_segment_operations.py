@@ -1,5 +1,5 @@
 """Segment operations on generated S-profile data backfilled over three dates: history,
-transitions, performance, overlap, the warn-level checks, and activation exports."""
+transitions, performance, overlap and the warn-level checks (exports: test_publish.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import audience.export
 from audience.backfill import backfill
-from audience.export import MANIFEST, export_segments
 from audience.generate import generate
 from audience.project import DATABASE_ENV
 from conftest import Db, dbt_in
@@ -263,82 +261,6 @@ def test_a_distinct_pair_naming_an_exclusive_family_fails_early_with_its_name(co
     )
     assert not result.success
     assert "'lifecycle.new' must be 'family.segment' with family one of behaviour" in str(result.exception)
-
-
-def exported_rows(folder: Path, pattern: str, reader: str) -> list[tuple]:
-    with duckdb.connect() as con:
-        return con.execute(f"select * from {reader}('{folder}/{pattern}') order by all").fetchall()
-
-
-def test_exports_write_each_segments_emailable_treatment_members(built: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "exports"
-    segments = export_segments(built / "audience.duckdb", folder)
-    expected = db(built).rows("select segment_family, segment, count(*) from marts.fct_segment_exports group by all order by all")
-    assert [(s.segment_family, s.segment, s.rows) for s in segments] == expected
-    for segment in segments:
-        for name in segment.files:
-            assert (folder / name).is_file()
-    csv_rows = exported_rows(folder, "*/*.csv", "read_csv")
-    parquet_rows = exported_rows(folder, "*/*.parquet", "read_parquet")
-    assert csv_rows == parquet_rows and len(csv_rows) == sum(count for *_, count in expected)
-    with duckdb.connect(str(built / "audience.duckdb"), read_only=True) as con:
-        wrong = con.execute(
-            f"select count(*) from read_parquet('{folder}/*/*.parquet') as exported "
-            "left join marts.fct_segment_holdouts as h using (customer_id, segment_family, segment) "
-            "left join marts.dim_customers as c using (customer_id) "
-            "where h.holdout_group is distinct from 'treatment' or c.is_suppressed or not c.is_emailable"
-        ).fetchall()[0][0]
-        controls = con.execute(
-            "select count(*) from marts.fct_segment_holdouts h join marts.dim_customers c using (customer_id) "
-            "where h.holdout_group = 'control' and c.is_emailable"
-        ).fetchall()[0][0]
-    assert controls > 0, "there are emailable control members to leave out"
-    assert wrong == 0
-    manifest = json.loads((folder / MANIFEST).read_text())
-    assert manifest["as_of_date"] == DATES[-1].isoformat() and len(manifest["segments"]) == len(segments)
-
-
-def test_an_interrupted_export_leaves_whole_files_and_a_rerun_removes_gone_segments(
-    copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    folder = tmp_path / "exports"
-    first = export_segments(copy / "audience.duckdb", folder)
-    (folder / "notes.txt").write_text("not ours")
-
-    def contents() -> dict[str, bytes]:
-        return {name: (folder / name).read_bytes() for segment in first for name in segment.files}
-
-    old = contents()
-    gone = first[0]
-    with duckdb.connect(str(copy / "audience.duckdb")) as con:
-        con.execute(
-            "delete from marts.fct_segment_exports where (segment_family = ? and segment = ?) or customer_id like '0%'",
-            [gone.segment_family, gone.segment],
-        )
-
-    real_replace = os.replace
-    renames: list[Path] = []
-
-    def replace_then_fail(source: Path, target: Path) -> None:
-        if len(renames) == 5:
-            raise OSError("disk full")
-        renames.append(target)
-        real_replace(source, target)
-
-    monkeypatch.setattr(audience.export.os, "replace", replace_then_fail)
-    with pytest.raises(OSError, match="disk full"):
-        export_segments(copy / "audience.duckdb", folder)
-    monkeypatch.setattr(audience.export.os, "replace", real_replace)
-    interrupted = contents()
-    assert not [path for path in folder.iterdir() if path.name.startswith(".writing-")], "scratch removed"
-
-    second = export_segments(copy / "audience.duckdb", folder)
-    new = {name: (folder / name).read_bytes() for segment in second for name in segment.files}
-    assert all(interrupted[name] in (old[name], new.get(name)) for name in old), "every file whole: old or new"
-    assert sum(interrupted[name] == new.get(name) != old[name] for name in old) == 5
-    assert (gone.segment_family, gone.segment) not in {(s.segment_family, s.segment) for s in second}
-    assert not any((folder / name).exists() for name in gone.files)
-    assert (folder / "notes.txt").read_text() == "not ours"
 
 
 def test_the_export_check_fails_on_a_control_member(copy: Path) -> None:
