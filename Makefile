@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with Python 3.11 and pip:
-#   make run    demo data (when raw is absent), freshness gate, dbt build, summary
+#   make run    demo data (when raw is absent); build and test, audit, publish, export; summary
 #   make test   lint + pytest (builds the project on fixtures)
 # Set-up (.venv from requirements.txt) runs first and is skipped when already current.
 

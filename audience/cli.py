@@ -176,6 +176,13 @@ def _counts(result: dbtRunnerResult) -> tuple[int, int, int]:
     )
 
 
+def _max_drop_share(extra_vars: dict[str, Any]) -> float:
+    value = {**project_vars(), **extra_vars}["max_publish_drop_share"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise StepFailed("audit", f"var max_publish_drop_share must be a share from 0 to 1, got {value!r}", 2)
+    return float(value)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     working, published = database_path(), published_path()
     exports = args.export_dir.resolve() if args.export_dir else export_dir()
@@ -194,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         except FreshnessError as error:
             raise StepFailed("audit", str(error), 2) from None
         failures = publish.audit(
-            new, publish.published_facts(published, families), float(project_vars()["max_publish_drop_share"]), stale
+            new, publish.published_facts(published, families), _max_drop_share(args.vars), stale
         )
         overridden = sorted({failure.audit for failure in failures} & set(args.override))
         blocking = [failure for failure in failures if failure.audit not in overridden]
