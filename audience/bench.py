@@ -1,6 +1,7 @@
 """Benchmark: ``python -m audience.bench --profile demo|M|L [--out bench/]``.
 
-Generates raw data at a profile, runs a full ``dbt build``, appends one day and runs the
+Generates raw data at a profile, runs a full ``dbt build``, publishes it (the published
+file and its exports, as ``run`` does after its audits), appends one day and runs the
 daily build, then runs the same compiled SQL of every model straight in one DuckDB
 session (the baseline). Every step runs in its own process and is timed with the peak
 resident memory of its whole process tree, sampled from ``/proc``. Writes
@@ -30,6 +31,8 @@ from typing import Any
 
 import duckdb
 
+from audience import publish
+from audience.export import stage_export, switch_current
 from audience.generate import PROFILES, generate, generate_next_day
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
 
@@ -173,11 +176,25 @@ def _step_baseline(database: Path, manifest_path: Path, timings_path: Path) -> N
     timings_path.write_text(json.dumps({"seconds": total, "nodes": timings}, indent=2))
 
 
+def _step_publish(database: Path, published: Path, exports: Path) -> None:
+    """What ``run`` does after its audits: the published file, its exports, both swaps."""
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with duckdb.connect(str(database), read_only=True) as con:
+        (as_of,) = con.execute("select max(as_of_date) from marts.dim_customers").fetchall()[0]
+    row = publish.LogRow(publish.new_build_id(started), as_of, started, started, 0, 0, 0, "", None)
+    scratch = publish.write_published(database, published, row)
+    staged = stage_export(scratch, exports)
+    publish.swap_in(scratch, published)
+    switch_current(exports, staged)
+
+
 def _worker(args: argparse.Namespace) -> int:
     if args.step == "generate":
         generate(args.database, profile=args.profile, as_of_date=args.as_of_date, seed=args.seed)
     elif args.step == "next-day":
         generate_next_day(args.database, args.profile, args.as_of_date, seed=args.seed)
+    elif args.step == "publish":
+        _step_publish(args.database, args.published, args.exports)
     else:
         _step_baseline(args.database, args.manifest, args.timings)
     return 0
@@ -257,6 +274,15 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
     manifest_path = paths.work / "full" / "manifest.json"
     run_results = json.loads((paths.work / "full" / "run_results.json").read_text())
 
+    published = run_measured(
+        "publish",
+        _worker_command(
+            "publish", paths, "--database", str(paths.database),
+            "--published", str(paths.work / "published.duckdb"), "--exports", str(paths.work / "exports"),
+        ),
+        paths.work / "publish.log",
+    )  # fmt: skip
+
     append = run_measured("append one day", _worker_command("next-day", paths, *common), paths.work / "next-day.log")
     appended = {table: rows - raw_rows[table] for table, rows in _raw_rows(paths.database).items()}
     daily = run_measured("daily dbt build", _dbt(paths, next_day, "daily"), paths.work / "dbt-daily.log", env)
@@ -274,7 +300,7 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
     baseline_timings = json.loads(timings_path.read_text())
 
     return _figures(
-        profile, as_of, seed, raw_rows, appended, generated, full, append, daily, baseline,
+        profile, as_of, seed, raw_rows, appended, generated, full, published, append, daily, baseline,
         run_results, daily_results, json.loads(manifest_path.read_text()), baseline_timings,
     )  # fmt: skip
 
@@ -287,6 +313,7 @@ def _figures(
     appended: dict[str, int],
     generated: Measured,
     full: Measured,
+    published: Measured,
     append: Measured,
     daily: Measured,
     baseline: Measured,
@@ -351,6 +378,7 @@ def _figures(
         "raw_rows_per_table": raw_rows,
         "generate": asdict(generated),
         "full_build": {**asdict(full), "per_resource_type": _per_type(results)},
+        "publish": asdict(published),
         "next_day": {
             "append": {**asdict(append), "rows": sum(appended.values()), "rows_per_table": appended},
             "build": {**asdict(daily), "per_resource_type": _per_type(daily_results["results"])},
@@ -404,6 +432,8 @@ def markdown(figures: dict[str, Any]) -> str:
         "|---|---:|---:|",
         f"| data generation | {f['generate']['seconds']:.1f} s | {_mib(f['generate']['peak_rss_bytes'])} |",
         f"| full `dbt build` | {full['seconds']:.1f} s | {_mib(full['peak_rss_bytes'])} |",
+        f"| publish (marts copied to a new file, exports, both swapped in) | {f['publish']['seconds']:.1f} s "
+        f"| {_mib(f['publish']['peak_rss_bytes'])} |",
         f"| append one day ({day['append']['rows']:,} raw rows) | {day['append']['seconds']:.1f} s "
         f"| {_mib(day['append']['peak_rss_bytes'])} |",
         f"| daily `dbt build` (as of the next day) | {day['build']['seconds']:.1f} s "
@@ -414,6 +444,9 @@ def markdown(figures: dict[str, Any]) -> str:
         f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.2f}×** "
         f"(full build wall time over the baseline's SQL time). Nodes in the full build, summed "
         f"run time per kind: {_per_type_text(full['per_resource_type'])}.",
+        "",
+        f"**Publish / full build: {f['publish']['seconds'] / full['seconds']:.0%}** (what publishing adds "
+        "to a run, start-up of its process included).",
         "",
         f"**Daily build / full build: {day['build']['seconds'] / full['seconds']:.0%}**. Nodes in the daily "
         f"build, summed run time per kind: {_per_type_text(day['build']['per_resource_type'])}.",
@@ -460,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of-date", type=_date, default=DEFAULT_AS_OF, help=f"as-of date (default {DEFAULT_AS_OF})")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
     # One step in its own process, so that its memory is measured alone (internal).
-    parser.add_argument("--step", choices=["generate", "next-day", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--step", choices=["generate", "next-day", "publish", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--published", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--exports", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--timings", type=Path, help=argparse.SUPPRESS)

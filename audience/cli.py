@@ -266,7 +266,12 @@ def _publish(working: Path, published: Path, exports: Path, row: publish.LogRow)
 def cmd_export(args: argparse.Namespace) -> int:
     published = published_path()
     folder = args.export_dir.resolve() if args.export_dir else export_dir()
-    if publish.latest_publish(published) is None:
+    try:
+        latest = publish.latest_publish(published)
+    except publish.DatabaseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
+    if latest is None:
         print(
             f"error: nothing has been published at {published}: exports are written from the published "
             "build only. Run make run (python -m audience run) first.",
@@ -274,7 +279,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
         return 2
     remove_scratch(folder)
-    staged = export_published(published, folder)
+    try:
+        staged = export_published(published, folder)
+    except publish.DatabaseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     print(
         f"exported build {staged.build_id} (as of {staged.as_of_date}): {len(staged.segments)} segments, "
         f"{staged.rows:,} rows, to {folder / CURRENT}"

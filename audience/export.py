@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 
 from audience.project import PROJECT_DIR
-from audience.publish import private_files
+from audience.publish import private_files, read_only
 
 EXPORT_DIR_ENV = "AUDIENCE_EXPORT_DIR"
 MANIFEST = "manifest.json"
@@ -112,7 +112,7 @@ def stage_export(published: Path, folder: Path) -> StagedExport:
         scratch = folder / f"{SCRATCH_PREFIX}{uuid.uuid4().hex}"
         scratch.mkdir()
         try:
-            with duckdb.connect(str(published), read_only=True) as con:
+            with read_only(published) as con:
                 build_id, as_of = con.execute(
                     "select build_id, as_of_date from marts.publish_log order by published_at desc limit 1"
                 ).fetchall()[0]

@@ -138,7 +138,7 @@ def audit(new: Facts, previous: Facts | None, max_drop_share: float, stale: str 
     return failures
 
 
-def holder_of_lock(error: BaseException) -> str | None:
+def holder_of_lock(error: BaseException | str) -> str | None:
     """'PID n (program)' from DuckDB's lock-conflict message, or None for other errors."""
     found = re.search(r"Conflicting lock is held in (\S+) \(PID (\d+)\)", str(error))
     if found:
@@ -153,10 +153,26 @@ def ensure_writable(database: Path, what: str, advice: str) -> None:
     try:
         duckdb.connect(str(database)).close()
     except duckdb.IOException as error:
-        holder = holder_of_lock(error)
-        if holder is None:
-            raise
-        raise DatabaseBusy(f"the {what} {database} is held open by {holder}; {advice}") from None
+        raise _busy(error, what, database, advice) from None
+
+
+PUBLISHED_ADVICE = "BI tools must open it read-only (README, For BI tools)"
+
+
+def _busy(error: duckdb.IOException, what: str, database: Path, advice: str) -> Exception:
+    holder = holder_of_lock(error)
+    return error if holder is None else DatabaseBusy(f"the {what} {database} is held open by {holder}; {advice}")
+
+
+@contextmanager
+def read_only(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the published file; a writer holding it is named."""
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.IOException as error:
+        raise _busy(error, "published database", database, PUBLISHED_ADVICE) from None
+    with con:
+        yield con
 
 
 @contextmanager
@@ -182,7 +198,7 @@ def published_facts(published: Path, families: list[str]) -> Facts | None:
     """The facts of the published build, or None when nothing was published."""
     if not published.exists():
         return None
-    with duckdb.connect(str(published), read_only=True) as con:
+    with read_only(published) as con:
         return read_facts(lambda sql: con.execute(sql).fetchall(), families)
 
 
@@ -191,7 +207,7 @@ def latest_publish(published: Path) -> LogRow | None:
     if not published.exists():
         return None
     names = ", ".join(name for name, _ in PUBLISH_LOG_COLUMNS)
-    with duckdb.connect(str(published), read_only=True) as con:
+    with read_only(published) as con:
         rows = con.execute(f"select {names} from marts.publish_log order by published_at desc limit 1").fetchall()
     return LogRow(*rows[0]) if rows else None
 
@@ -235,7 +251,10 @@ def write_published(working: Path, published: Path, row: LogRow) -> Path:
             columns = ", ".join(f"{name} {kind}" for name, kind in PUBLISH_LOG_COLUMNS)
             con.execute(f"create table marts.publish_log ({columns})")
             if published.exists():
-                con.execute(f"attach '{_escaped(published)}' as previous (read_only)")
+                try:
+                    con.execute(f"attach '{_escaped(published)}' as previous (read_only)")
+                except duckdb.IOException as error:
+                    raise _busy(error, "published database", published, PUBLISHED_ADVICE) from None
                 con.execute("insert into marts.publish_log select * from previous.marts.publish_log")
                 con.execute("detach previous")
             placeholders = ", ".join("?" for _ in PUBLISH_LOG_COLUMNS)

@@ -268,20 +268,35 @@ def test_export_re_exports_the_published_build_and_refuses_without_one(
     assert main(["summary"]) == 2
 
 
-def test_a_process_holding_the_working_database_gets_one_line(site: Site, capsys: pytest.CaptureFixture[str]) -> None:
+def hold(database: Path, read_only: bool) -> subprocess.Popen[str]:
+    """Another process that opens ``database`` and keeps it open."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(site.working)!r}, read_only=True); print('open', flush=True); time.sleep(60)"],
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(database)!r}, read_only={read_only}); print('open', flush=True); time.sleep(120)"],
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    return holder
+
+
+@pytest.mark.parametrize(
+    ("held", "read_only", "commands"),
+    [
+        pytest.param("working", True, [["run"], ["backfill", "--start", "2026-06-01", "--end", "2026-06-02"]], id="working-held-by-a-reader"),
+        pytest.param("published", False, [["run"], ["export"]], id="published-held-by-a-writer"),
+    ],
+)
+def test_a_process_holding_a_database_gets_one_line(
+    site: Site, held: str, read_only: bool, commands: list[list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = site.snapshot()
+    holder = hold(site.working if held == "working" else site.published, read_only)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        before = site.snapshot()
-        assert main(["run"]) == 4
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and f"is held open by PID {holder.pid}" in err and "Traceback" not in err
-        assert main(["backfill", "--start", "2026-06-01", "--end", "2026-06-02"]) == 4
-        assert site.snapshot() == before
+        for command in commands:
+            assert main(command) == 4, command
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and f"the {held} database" in err and f"is held open by PID {holder.pid}" in err
     finally:
         holder.kill()
         holder.wait()
+    assert site.snapshot() == before
