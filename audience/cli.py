@@ -147,9 +147,15 @@ def _vars(text: str) -> dict[str, Any]:
     return parsed
 
 
-def _build(as_of: dt.date | None, extra_vars: dict[str, Any]) -> dbtRunnerResult:
+def _build(as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None = None) -> dbtRunnerResult:
     dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
-    result = run_dbt(["build", *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else [])])
+    result = run_dbt(
+        [
+            "build",
+            *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
+            *(["--target", target] if target else []),
+        ]
+    )
     if result.success:
         return result
     problems = [str(result.exception)] if result.exception else []
@@ -183,10 +189,46 @@ def _max_drop_share(extra_vars: dict[str, Any]) -> float:
     return float(value)
 
 
+def _audited_row(
+    args: argparse.Namespace, result: dbtRunnerResult, new: publish.Facts, previous: publish.Facts | None,
+    started: dt.datetime,
+) -> publish.LogRow | None:
+    """The publish log row of a build that passed its audits (or whose failed audits were
+    overridden); None for a backfill of an earlier date, which publishes nothing."""
+    try:
+        stale = stale_message(check_sources(args.target if args.target != "duckdb" else None))
+    except FreshnessError as error:
+        raise StepFailed("audit", str(error), 2) from None
+    failures = publish.audit(new, previous, _max_drop_share(args.vars), stale)
+    overridden = sorted({failure.audit for failure in failures} & set(args.override))
+    blocking = [failure for failure in failures if failure.audit not in overridden]
+    if any(failure.audit == "as_of_date" for failure in blocking):
+        print(f"{blocking[-1].message}. Nothing was published; override with --override as_of_date.")
+        return None
+    if blocking:
+        raise StepFailed(
+            "audit",
+            "\n".join(f"[{failure.audit}] {failure.message}" for failure in blocking)
+            + "\nNothing was published. To publish anyway: "
+            + " ".join(f"--override {audit}" for audit in sorted({failure.audit for failure in blocking})),
+            3,
+        )
+    for audit in overridden:
+        print(f"publishing although the {audit} audit failed (--override {audit})")
+    models, passed, warned = _counts(result)
+    assert new.as_of_date is not None
+    return publish.LogRow(
+        publish.new_build_id(started), new.as_of_date, started, _utc_now(), models, passed, warned,
+        ",".join(overridden), project_commit(),
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     working, published = database_path(), published_path()
     exports = args.export_dir.resolve() if args.export_dir else export_dir()
     started = _utc_now()
+    if args.target != "duckdb":
+        return _run_on_server(args, exports, started)
     try:
         _prepare(published, exports)
         _check_raw(working, args)
@@ -196,34 +238,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         families = exclusive_families()
         with duckdb.connect(str(working), read_only=True) as con:
             new = publish.read_facts(lambda sql: con.execute(sql).fetchall(), families)
-        try:
-            stale = stale_message(check_sources())
-        except FreshnessError as error:
-            raise StepFailed("audit", str(error), 2) from None
-        failures = publish.audit(
-            new, publish.published_facts(published, families), _max_drop_share(args.vars), stale
-        )
-        overridden = sorted({failure.audit for failure in failures} & set(args.override))
-        blocking = [failure for failure in failures if failure.audit not in overridden]
-        if any(failure.audit == "as_of_date" for failure in blocking):
-            print(f"{blocking[-1].message}. Nothing was published; override with --override as_of_date.")
+        row = _audited_row(args, result, new, publish.published_facts(published, families), started)
+        if row is None:
             return 0
-        if blocking:
-            raise StepFailed(
-                "audit",
-                "\n".join(f"[{failure.audit}] {failure.message}" for failure in blocking)
-                + "\nNothing was published. To publish anyway: "
-                + " ".join(f"--override {audit}" for audit in sorted({failure.audit for failure in blocking})),
-                3,
-            )
-        for audit in overridden:
-            print(f"publishing although the {audit} audit failed (--override {audit})")
-        models, passed, warned = _counts(result)
-        assert new.as_of_date is not None
-        row = publish.LogRow(
-            publish.new_build_id(started), new.as_of_date, started, _utc_now(), models, passed, warned,
-            ",".join(overridden), project_commit(),
-        )
         staged = _publish(working, published, exports, row)
     except StepFailed as failure:
         print(f"error: {failure}", file=sys.stderr)
@@ -261,6 +278,64 @@ def _publish(working: Path, published: Path, exports: Path, row: publish.LogRow)
         raise StepFailed("publish", str(error), 1) from None
     switch_current(exports, staged)
     return staged
+
+
+def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime) -> int:
+    """``run --target postgres``: raw is on the server; dbt builds the marts into schema
+    marts_working, and publishing copies them into marts in one transaction."""
+    import psycopg2
+
+    from audience import publish_postgres
+
+    if args.regenerate:
+        print("error: --regenerate makes demo data in DuckDB only; load raw on the server yourself", file=sys.stderr)
+        return 2
+    try:
+        conn = publish_postgres.connect()
+    except psycopg2.Error as error:
+        print(f"error: check: cannot connect to PostgreSQL: {str(error).strip()}", file=sys.stderr)
+        return 1
+    try:
+        for path in remove_scratch(exports):
+            print(f"removed {path} (left by a killed run)")
+        latest = publish_postgres.latest_publish(conn)
+        if latest is not None and current_build_id(exports) != latest.build_id:
+            switch_current(exports, publish_postgres.stage_published_export(conn, exports))
+            print(f"re-exported published build {latest.build_id}: its export had not completed")
+        missing = publish_postgres.missing_raw_tables(conn)
+        if missing:
+            raise StepFailed(
+                "check", f"schema raw on the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2
+            )
+        print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
+        result = _build(args.as_of_date, args.vars, args.target)
+        print("auditing the build ...")
+        families = exclusive_families()
+        new = publish_postgres.working_facts(conn, families)
+        row = _audited_row(args, result, new, publish_postgres.published_facts(conn, families), started)
+        if row is None:
+            return 0
+        print("publishing ...")
+        try:
+            staged, notes = publish_postgres.publish_with_export(conn, row, project_vars()["bi_reader_role"], exports)
+        except (psycopg2.Error, duckdb.Error, OSError, ValueError, publish.PublishError) as error:
+            raise StepFailed("publish", str(error).strip(), 1) from None
+        switch_current(exports, staged)
+    except StepFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return failure.code
+    except psycopg2.Error as error:
+        print(f"error: PostgreSQL: {str(error).strip()}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    for note in notes:
+        print(f"note: {note}")
+    print(
+        f"published build {row.build_id} (as of {row.as_of_date}) to schema {publish_postgres.PUBLISHED_SCHEMA}; "
+        f"exported {len(staged.segments)} segments ({staged.rows:,} rows, CSV and Parquet) to {exports / CURRENT}"
+    )
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -367,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
         help="publish although this audit failed (repeatable); recorded in marts.publish_log",
     )
     run.add_argument("--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)")
+    run.add_argument(
+        "--target",
+        choices=("duckdb", "postgres"),
+        default="duckdb",
+        help="dbt target: postgres builds in schema marts_working and publishes into marts (raw must be on the server)",
+    )
     run.set_defaults(handler=cmd_run)
 
     gen = commands.add_parser("generate", help="replace schema raw with synthetic data")

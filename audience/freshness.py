@@ -25,9 +25,9 @@ class FreshnessError(RuntimeError):
     """Raised when the freshness check could not run at all (e.g. a missing table)."""
 
 
-def check_sources() -> list[SourceAge]:
-    """Freshness of every raw table, as dbt reports it."""
-    result = run_dbt(["source", "freshness", "--quiet"])
+def check_sources(target: str | None = None) -> list[SourceAge]:
+    """Freshness of every raw table, as dbt reports it (on ``target``, else the default)."""
+    result = run_dbt(["source", "freshness", "--quiet", *(["--target", target] if target else [])])
     if result.result is None:
         raise FreshnessError(f"dbt source freshness could not run: {result.exception}")
     ages = []

@@ -86,15 +86,15 @@ def new_build_id(started_at: dt.datetime) -> str:
     return f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
 
 
-def read_facts(query: Query, families: list[str]) -> Facts:
-    """The audited facts of the marts that ``query`` reads (schema ``marts``); plain SQL,
-    the same on every engine."""
-    as_of, customers = query("select max(as_of_date), count(*) from marts.dim_customers")[0]
+def read_facts(query: Query, families: list[str], schema: str = "marts") -> Facts:
+    """The audited facts of the marts that ``query`` reads in ``schema`` (on a server
+    warehouse the working one is another schema); plain SQL, the same on every engine."""
+    as_of, customers = query(f"select max(as_of_date), count(*) from {schema}.dim_customers")[0]
     names = ", ".join("'" + name.replace("'", "''") + "'" for name in families)
     populations = dict.fromkeys(families, 0)
     if names:
         for family, members in query(
-            "select segment_family, count(distinct customer_id) from marts.fct_segment_memberships "
+            f"select segment_family, count(distinct customer_id) from {schema}.fct_segment_memberships "
             f"where segment_family in ({names}) group by segment_family"
         ):
             populations[str(family)] = int(members)

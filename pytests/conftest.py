@@ -1,15 +1,20 @@
-"""Builds of the dbt project on small raw fixtures, each in its own DuckDB file."""
+"""Builds of the dbt project on small raw fixtures, each in its own DuckDB file, and a
+throwaway PostgreSQL server for the suites that need one."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
+from audience.postgres import PostgresUnavailable, Server, throwaway_server
 from audience.project import DATABASE_ENV, run_dbt
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, create_raw_tables
 
@@ -81,3 +86,33 @@ class Db:
         with duckdb.connect(str(self.path), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
 
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    """A throwaway PostgreSQL server for the module (audience.postgres). Skipped with the
+    reason when PostgreSQL cannot be installed or started, unless
+    AUDIENCE_REQUIRE_POSTGRES=1 (CI sets it), which turns that into a failure."""
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(throwaway_server())
+        except PostgresUnavailable as error:
+            if os.environ.get("AUDIENCE_REQUIRE_POSTGRES") == "1":
+                raise
+            pytest.skip(f"PostgreSQL suite skipped: {error}")
+        yield running
+
+
+@contextmanager
+def server_env(server: Server) -> Iterator[None]:
+    """The environment the project's postgres target reads, set for the block."""
+    previous = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,9 +1,10 @@
 """The same project on a real PostgreSQL server: marts equal DuckDB's row for row (after
-a second, incremental run on PostgreSQL), and the BI reader role reads marts only.
+a second, incremental run on PostgreSQL). dbt builds PostgreSQL's marts into the working
+schema marts_working; publishing them is test_publish_postgres.py.
 
-The server is started here (audience.postgres) and stopped afterwards. When PostgreSQL
-cannot be installed or started the suite is skipped with the reason, unless
-AUDIENCE_REQUIRE_POSTGRES=1 (CI sets it), which turns that into a failure.
+The server is started here (conftest.server, audience.postgres) and stopped afterwards.
+When PostgreSQL cannot be installed or started the suite is skipped with the reason,
+unless AUDIENCE_REQUIRE_POSTGRES=1 (CI sets it), which turns that into a failure.
 """
 
 from __future__ import annotations
@@ -11,20 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
-import psycopg2
 import pytest
 
 from audience.generate import generate
-from audience.postgres import PASSWORD, PostgresUnavailable, Server, load_raw, throwaway_server
+from audience.postgres import Server, load_raw
 from audience.project import run_dbt
-from conftest import dbt_in
+from audience.publish_postgres import WORKING_SCHEMA
+from conftest import dbt_in, server_env
 
 AS_OF = "2026-06-30"
 MARTS = {
@@ -40,18 +38,6 @@ NOT_COMPARED = {"built_at"}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    with ExitStack() as stack:
-        try:
-            running = stack.enter_context(throwaway_server())
-        except PostgresUnavailable as error:
-            if os.environ.get("AUDIENCE_REQUIRE_POSTGRES") == "1":
-                raise
-            pytest.skip(f"PostgreSQL suite skipped: {error}")
-        yield running
-
-
-@pytest.fixture(scope="module")
 def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the S profile on DuckDB and on PostgreSQL (then run PostgreSQL's models
     again, incrementally); return the DuckDB file."""
@@ -63,9 +49,7 @@ def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Pa
     assert dbt_in(workdir / "duckdb", database, args).success
     seconds = {"duckdb": time.perf_counter() - started}
     load_raw(database, server)
-    previous = {name: os.environ.get(name) for name in server.env()}
-    os.environ.update(server.env())
-    try:
+    with server_env(server):
         postgres = ["--target", "postgres", "--target-path", str(workdir / "pg-target"), "--log-path", str(workdir / "pg-logs")]
         started = time.perf_counter()
         result = run_dbt([*args, *postgres])
@@ -74,12 +58,6 @@ def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Pa
         # the lookback window are reclassified) and the marts are rebuilt from them.
         if result.success:
             result = run_dbt(["run", "--vars", json.dumps({"as_of_date": AS_OF}), *postgres])
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     assert result.success, f"dbt build or the second run on PostgreSQL failed; logs in {workdir / 'pg-logs'}"
     print(f"\nbuild of profile S: DuckDB {seconds['duckdb']:.1f} s, PostgreSQL {seconds['postgres']:.1f} s")
     return database
@@ -110,7 +88,7 @@ def test_marts_are_equal_on_both_engines(server: Server, duckdb_build: Path, mar
         ]
         duck = fetch(con.execute(f"select {', '.join(columns)} from marts.{mart}").fetchall())
     with server.connect() as pg, pg.cursor() as cur:
-        cur.execute(f"select {', '.join(columns)} from marts.{mart}")
+        cur.execute(f"select {', '.join(columns)} from {WORKING_SCHEMA}.{mart}")
         postgres = fetch(cur.fetchall())
     assert len(duck) > 0
     assert len(postgres) == len(duck)
@@ -121,16 +99,11 @@ def test_marts_are_equal_on_both_engines(server: Server, duckdb_build: Path, mar
         ), (mart, left, right)
 
 
-def test_bi_reader_reads_marts_only(server: Server, duckdb_build: Path) -> None:
-    reader = server.connect(user="bi_reader", password=PASSWORD)
-    try:
-        with reader.cursor() as cur:
-            cur.execute("select count(*) from marts.dim_customers")
-            assert cur.fetchone()[0] > 0
-        reader.rollback()
-        for relation in ("raw.shop_orders", "staging.stg_shop__orders", "intermediate.int_orders_valued", "seeds.countries"):
-            with pytest.raises(psycopg2.errors.InsufficientPrivilege), reader.cursor() as cur:
-                cur.execute(f"select count(*) from {relation}")
-            reader.rollback()
-    finally:
-        reader.close()
+
+def test_dbt_builds_no_published_schema_on_a_server(server: Server, duckdb_build: Path) -> None:
+    """Readers' schema marts is publishing's alone: dbt writes the working schema."""
+    with server.connect() as pg, pg.cursor() as cur:
+        cur.execute("select schema_name from information_schema.schemata")
+        schemas = {name for (name,) in cur.fetchall()}
+    assert {"staging", "intermediate", "seeds", WORKING_SCHEMA} <= schemas
+    assert "marts" not in schemas
