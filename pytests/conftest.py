@@ -116,3 +116,15 @@ def server_env(server: Server) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+#: Custom-audience predicates that try to read what an audience must not (raw personal
+#: data, local files, the environment) or to run more than an expression.
+INJECTIONS = {
+    "raw_personal_data": "customer_id in (select(md5(lower(trim(email))))from(query_table('raw.crm_contacts')))",
+    "local_file": "exists(select(1)from(read_text('/etc/hostname')))",
+    "from_first_query": "exists(from read_text('/etc/hostname'))",
+    "second_statement": "true; select 1",
+    "environment": "getenv('HOME') is not null",
+    "subquery_comparison": "counted_orders = any(select 1)",
+}

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Db, Rows, build, dbt_in
+from conftest import INJECTIONS, Db, Rows, build, dbt_in
 
 AS_OF = dt.date(2026, 6, 30)
 EARLIER = dt.date(2026, 4, 1)  # 90 days before AS_OF
@@ -382,12 +383,45 @@ def test_an_earlier_date_recomputes_the_earlier_state(tmp_path_factory: pytest.T
     [
         ("no_such_column > 1", "unknown column(s) no_such_column"),
         ("value_tier = 'high' and", "broken predicate"),
+        (INJECTIONS["raw_personal_data"], "not allowed: select, md5, from, query_table"),
+        (INJECTIONS["local_file"], "not allowed: exists, select, from, read_text"),
+        (INJECTIONS["from_first_query"], "not allowed: exists, read_text"),
+        (INJECTIONS["second_statement"], "no ';'"),
+        (INJECTIONS["environment"], "not allowed: getenv"),
+        (INJECTIONS["subquery_comparison"], "not allowed: any"),
+        ("counted_orders > 0 and customers.email is not null", "unknown column(s) customers"),
+        # past the word rules, DuckDB's parser refuses what is not a plain expression
+        ("counted_orders = [1, 2][1]", "not a plain expression over dim_customers columns (refused: list_value)"),
+        ("counted_orders = ?", "not a plain expression over dim_customers columns (refused: parameter)"),
     ],
 )
-def test_a_broken_custom_audience_fails_naming_it(db: Db, tmp_path: Path, predicate: str, message: str) -> None:
+def test_a_broken_or_unsafe_custom_audience_fails_naming_it(db: Db, tmp_path: Path, predicate: str, message: str) -> None:
     audiences = [{"name": "bad_audience", "description": "A mistake.", "predicate": predicate}]
     variables = json.dumps({"as_of_date": AS_OF.isoformat(), "custom_audiences": audiences})
     result = dbt_in(tmp_path, db.path, ["run", "--select", "fct_segment_memberships", "--vars", variables])
     assert not result.success
     errors = " ".join(str(r.message) for r in result.result.results)
     assert "custom audience 'bad_audience'" in errors and message in errors
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    [
+        "country_code is distinct from 'US'",
+        "extract(year from first_order_date) = 2026",
+        "email similar to '[a-z]+@x\\.com'",
+        "lower(region) in ('europe', 'north_america') and coalesce(counted_orders, 0) between 1 and 3",
+        "case when is_suppressed then false else rfm_segment like 'loyal%' end",
+    ],
+)
+def test_valid_sql_predicates_are_accepted_and_select_what_sql_selects(db: Db, tmp_path: Path, predicate: str) -> None:
+    copy = tmp_path / "audience.duckdb"
+    shutil.copy(db.path, copy)
+    audiences = [{"name": "rule", "description": "A rule a marketer wrote.", "predicate": predicate}]
+    variables = json.dumps({"as_of_date": AS_OF.isoformat(), "custom_audiences": audiences})
+    result = dbt_in(tmp_path, copy, ["run", "--select", "fct_segment_memberships", "--vars", variables])
+    assert result.success, result.exception
+    built = Db(copy)
+    members = built.rows("select customer_id from marts.fct_segment_memberships where segment_family = 'custom' order by 1")
+    expected = built.rows(f"select customer_id from marts.dim_customers where coalesce(({predicate}), false) order by 1")
+    assert members == expected

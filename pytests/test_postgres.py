@@ -22,7 +22,7 @@ from audience.generate import generate
 from audience.postgres import Server, load_raw
 from audience.project import run_dbt
 from audience.publish_postgres import WORKING_SCHEMA
-from conftest import dbt_in, server_env
+from conftest import INJECTIONS, dbt_in, server_env
 
 AS_OF = "2026-06-30"
 MARTS = {
@@ -98,6 +98,20 @@ def test_marts_are_equal_on_both_engines(server: Server, duckdb_build: Path, mar
             for a, b in zip(left, right)
         ), (mart, left, right)
 
+
+
+@pytest.mark.parametrize("name", ["raw_personal_data", "local_file", "second_statement"])
+def test_unsafe_predicates_are_refused_on_postgres(server: Server, duckdb_build: Path, tmp_path: Path, name: str) -> None:
+    audiences = [{"name": "bad_audience", "description": "An attack.", "predicate": INJECTIONS[name]}]
+    with server_env(server):
+        result = run_dbt([
+            "run", "--select", "fct_segment_memberships", "--target", "postgres",
+            "--vars", json.dumps({"as_of_date": AS_OF, "custom_audiences": audiences}),
+            "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
+        ])  # fmt: skip
+    assert not result.success
+    errors = " ".join(str(r.message) for r in result.result.results)
+    assert "custom audience 'bad_audience'" in errors and ("not allowed" in errors or "no ';'" in errors)
 
 
 def test_dbt_builds_no_published_schema_on_a_server(server: Server, duckdb_build: Path) -> None:
