@@ -25,7 +25,6 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import duckdb
 
 from audience.project import PROJECT_DIR
 from audience.publish import private_files, read_only
