@@ -29,13 +29,7 @@
 {%- endmacro %}
 
 {% macro incremental_lookback_days() -%}
-    {%- set days = var('incremental_lookback_days') -%}
-    {%- if days is not number or days is boolean or days < 0 or days != days | int -%}
-        {{ exceptions.raise_compiler_error(
-            "var incremental_lookback_days must be a whole number of days >= 0, got '"
-            ~ days ~ "'") }}
-    {%- endif -%}
-    {{ return(days | int) }}
+    {{ return(audience.number_var('incremental_lookback_days')) }}
 {%- endmacro %}
 
 {#- True for raw rows landed after the cutoff (or with no _loaded_at at all). -#}

@@ -50,8 +50,8 @@ final as (
         case
             when is_suppressed then 'suppressed'
             when last_subscribed_at is null then 'not_subscribed'
-            when days_since_engaged < {{ var('engagement_window_days') }} then 'engaged'
-            when days_since_subscribed < {{ var('new_subscriber_days') }} then 'new_subscriber'
+            when days_since_engaged < {{ audience.number_var('engagement_window_days') }} then 'engaged'
+            when days_since_subscribed < {{ audience.number_var('new_subscriber_days') }} then 'new_subscriber'
             else 'unengaged'
         end as email_engagement,
         last_subscribed_at is not null and not is_suppressed as is_subscribed,

@@ -19,14 +19,14 @@ final as (
         case
             when ordered.customer_id is null and not email_states.is_subscribed then 'prospect'
             when ordered.customer_id is null then 'subscriber'
-            when ordered.days_since_first_order < {{ var('lifecycle_new_days') }} then 'new'
+            when ordered.days_since_first_order < {{ audience.number_var('lifecycle_new_days') }} then 'new'
             when
-                ordered.days_since_last_order < {{ var('lifecycle_active_days') }}
-                and ordered.days_between_last_orders >= {{ var('lifecycle_reactivation_gap_days') }}
+                ordered.days_since_last_order < {{ audience.number_var('lifecycle_active_days') }}
+                and ordered.days_between_last_orders >= {{ audience.number_var('lifecycle_reactivation_gap_days') }}
                 then 'reactivated'
-            when ordered.days_since_last_order < {{ var('lifecycle_active_days') }} then 'active'
-            when ordered.days_since_last_order < {{ var('lifecycle_at_risk_days') }} then 'at_risk'
-            when ordered.days_since_last_order < {{ var('lifecycle_lapsed_days') }} then 'lapsed'
+            when ordered.days_since_last_order < {{ audience.number_var('lifecycle_active_days') }} then 'active'
+            when ordered.days_since_last_order < {{ audience.number_var('lifecycle_at_risk_days') }} then 'at_risk'
+            when ordered.days_since_last_order < {{ audience.number_var('lifecycle_lapsed_days') }} then 'lapsed'
             else 'churned'
         end as lifecycle_stage
     from customers

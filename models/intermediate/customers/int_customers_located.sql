@@ -90,8 +90,8 @@ final as (
         case
             when resolved.account_id is null then 'consumer'
             when accounts.employee_count is null or accounts.employee_count <= 0 then 'unknown_size'
-            when accounts.employee_count >= {{ var('enterprise_min_employees') }} then 'enterprise'
-            when accounts.employee_count >= {{ var('mid_market_min_employees') }} then 'mid_market'
+            when accounts.employee_count >= {{ audience.number_var('enterprise_min_employees') }} then 'enterprise'
+            when accounts.employee_count >= {{ audience.number_var('mid_market_min_employees') }} then 'mid_market'
             else 'smb'
         end as company_size
     from resolved

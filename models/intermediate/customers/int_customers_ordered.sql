@@ -27,7 +27,7 @@ aggregated as (
         sum(case when has_discount then 1 else 0 end) as discounted_orders,
         sum(
             case
-                when {{ audience.within_days('order_date', var('vip_window_days')) }} then 1
+                when {{ audience.within_days('order_date', audience.number_var('vip_window_days')) }} then 1
                 else 0
             end
         ) as orders_in_vip_window,

@@ -27,7 +27,7 @@ abandoned_checkouts as (
     from checkouts
     where
         checkouts.completed_order_id is null
-        and {{ audience.within_days('checkouts.created_date', var('cart_abandon_days')) }}
+        and {{ audience.within_days('checkouts.created_date', audience.number_var('cart_abandon_days')) }}
         and not exists (
             select 1
             from counted_orders
@@ -42,13 +42,13 @@ members as (
         customer_id,
         'vip' as segment
     from ordered
-    where orders_in_vip_window >= {{ var('vip_min_orders') }}
+    where orders_in_vip_window >= {{ audience.number_var('vip_min_orders') }}
     union all
     select
         customer_id,
         'repeat_buyer' as segment
     from ordered
-    where counted_orders >= {{ var('repeat_buyer_min_orders') }}
+    where counted_orders >= {{ audience.number_var('repeat_buyer_min_orders') }}
     union all
     select
         customer_id,
@@ -66,8 +66,8 @@ members as (
         'bargain_hunter' as segment
     from ordered
     where
-        counted_orders >= {{ var('bargain_min_orders') }}
-        and discounted_orders >= {{ var('bargain_min_discounted_share') }} * counted_orders
+        counted_orders >= {{ audience.number_var('bargain_min_orders') }}
+        and discounted_orders >= {{ audience.number_var('bargain_min_discounted_share') }} * counted_orders
     union all
     select
         email_states.customer_id,
