@@ -15,7 +15,14 @@ spend as (
     select
         counted_orders.customer_id,
         items.product_category,
-        sum(items.quantity * items.unit_price * counted_orders.rate_to_usd) as spend_usd
+        -- Exact: decimal(38, ...) before multiplying (some engines keep the operands' width).
+        cast(
+            sum(
+                cast(items.quantity as decimal(38, 0))
+                * cast(items.unit_price as decimal(38, 2))
+                * counted_orders.rate_to_usd
+            ) as decimal(38, 8)
+        ) as spend_usd
     from items
     inner join counted_orders
         on items.order_id = counted_orders.order_id

@@ -23,7 +23,7 @@ aggregated as (
     select
         customer_id,
         count(*) as counted_orders,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd,
+        cast(sum(net_revenue_usd) as decimal(38, 2)) as net_revenue_usd,
         sum(case when has_discount then 1 else 0 end) as discounted_orders,
         sum(
             case
