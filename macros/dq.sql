@@ -34,8 +34,10 @@
     the order of SPEC section 1 (the order of its columns in the sources YAML, each with
     its data_type), ascending, nulls last, strings as landed compared byte by byte; the
     first wins. So every build of the same raw data keeps the same row, full or
-    incremental, on any engine. `relation` is the alias of the raw rows in the query. -#}
-{% macro dq_tie_breakers(source_table, key_columns, kind, relation='source') -%}
+    incremental, on any engine. Columns are named as landed: in the base models' select
+    they bind to the raw columns (FROM columns come before output aliases), not to the
+    normalised outputs of the same name. -#}
+{% macro dq_tie_breakers(source_table, key_columns, kind) -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
@@ -53,7 +55,7 @@
         {%- if data_type == '' -%}
             {{ exceptions.raise_compiler_error("dq: column " ~ source_table ~ "." ~ column.name ~ " needs a data_type in the sources YAML (it breaks ties)") }}
         {%- endif -%}
-        {%- set expression = relation ~ '.' ~ column.name -%}
+        {%- set expression = column.name -%}
         {%- if data_type.startswith('varchar') or data_type in ('text', 'string') -%}
             {%- set expression = audience.byte_order(expression) -%}
         {%- endif -%}
