@@ -11,6 +11,8 @@
     {%- set count = {'min': 1, 'max': none, 'integer': true} -%}
     {%- set share = {'min': 0, 'max': 1, 'integer': false} -%}
     {%- set percent = {'min': 0, 'max': 100, 'integer': true} -%}
+    {#- A segment's size can more than double in a day: that share has no upper bound. -#}
+    {%- set change_share = {'min': 0, 'max': none, 'integer': false} -%}
     {{ return({
         'lifecycle_new_days': days,
         'lifecycle_active_days': days,
@@ -32,7 +34,7 @@
         'holdout_pct': percent,
         'global_holdout_pct': percent,
         'max_audience_overlap_share': share,
-        'max_daily_size_change_share': share,
+        'max_daily_size_change_share': change_share,
         'max_publish_drop_share': share,
         'min_segment_size': {'min': 0, 'max': none, 'integer': true},
         'drift_min_members': {'min': 0, 'max': none, 'integer': true},

@@ -41,6 +41,7 @@ BAD_VARS = [
     ("rfm_window_days", 0, "null (all history) or a whole number of days >= 1"),
     ("min_segment_size", -1, ">= 0"),
     ("max_audience_overlap_share", 2, "from 0 to 1"),
+    ("max_daily_size_change_share", -0.5, "a number >= 0"),
     ("incremental_lookback_days", -1, "whole number of days >= 0"),
 ]
 
