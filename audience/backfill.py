@@ -33,10 +33,22 @@ class BackfillResult:
     test_seconds: float | None
 
 
-def dates_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Every date from start to end, both included; a reversed range is a mistake."""
+def today_utc() -> dt.date:
+    """Today in UTC, as dbt's run_started_at gives it to the models."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def dates_between(start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dt.date]:
+    """Every date from start to end, both included, validated as a whole before anything
+    is built: a reversed range is a mistake, and so is one that ends after today (UTC),
+    since a future as-of date would enter the history as if it had happened."""
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start}): swap the dates")
+    today = today or today_utc()
+    if end > today:
+        raise ValueError(
+            f"the range ends ({end}) after today ({today}, UTC): as-of dates cannot be in the future"
+        )
     return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
@@ -64,6 +76,7 @@ def backfill(
     """
     if not dates:
         raise ValueError("no dates to backfill")
+    dates_between(min(dates), max(dates))  # the whole range is valid before anything is built
     started = time.perf_counter()
     _dbt(["seed"], "loading seeds", dbt_args)
     _dbt(["run", "--select", "path:models/staging"], "building staging", dbt_args)

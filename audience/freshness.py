@@ -18,7 +18,6 @@ class SourceAge:
     table: str
     status: str
     age_seconds: float | None
-    has_rows: bool = True
 
 
 class FreshnessError(RuntimeError):
@@ -32,10 +31,12 @@ def check_sources(target: str | None = None) -> list[SourceAge]:
         raise FreshnessError(f"dbt source freshness could not run: {result.exception}")
     ages = []
     for entry in result.result.results:
-        newest = getattr(entry, "max_loaded_at", None)
-        # dbt reports a table without rows as loaded at the earliest datetime
-        has_rows = newest is not None and newest.year > 1
-        ages.append(SourceAge(entry.node.name, str(entry.status), getattr(entry, "age", None), has_rows))
+        if entry.node.resource_type != "source":  # the project's hooks run too
+            continue
+        age = getattr(entry, "age", None)
+        if getattr(entry, "max_loaded_at", None) is not None and entry.max_loaded_at.year == 1:
+            age = None  # dbt's stand-in for "no row landed before the check"
+        ages.append(SourceAge(entry.node.name, str(entry.status), age))
     return ages
 
 
@@ -57,9 +58,9 @@ def stale_message(ages: list[SourceAge]) -> str | None:
         "threshold (48 h since the last _loaded_at):"
     ]
     lines += [
-        f"  - raw.{age.table}: "
-        + (f"last loaded {human_age(age.age_seconds)} ago" if age.has_rows else "has no rows")
-        + f" ({age.status})"
+        f"  - raw.{age.table}: no rows landed before the check ({age.status})"
+        if age.age_seconds is None
+        else f"  - raw.{age.table}: last loaded {human_age(age.age_seconds)} ago ({age.status})"
         for age in stale
     ]
     lines.append(

@@ -1,15 +1,27 @@
+{#- Today in UTC: the date of the build's start (run_started_at), never the database's
+    clock. -#}
+{% macro today_utc() -%}
+    {{ return(run_started_at.astimezone(modules.pytz.utc).date()) }}
+{%- endmacro %}
+
 {#- The as-of date as a SQL date literal: var as_of_date (YYYY-MM-DD), empty meaning
-    today in UTC. A malformed value fails the compilation with what to fix. -#}
+    today in UTC. A malformed value, or a date after today (UTC), fails the compilation
+    with what to fix: a future date would write a date into the history that later runs
+    treat as real (SPEC section 3). -#}
 {% macro as_of_date() -%}
     {%- set configured = var('as_of_date', '') -%}
+    {%- set today = audience.today_utc() -%}
     {%- if configured is none or (configured | string | trim) == '' -%}
-        {%- set value = modules.datetime.datetime.utcnow().date().isoformat() -%}
+        {%- set value = today.isoformat() -%}
     {%- else -%}
         {%- set value = configured | string | trim -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', value) -%}
             {{ exceptions.raise_compiler_error("var as_of_date must be a date as YYYY-MM-DD (or empty for today in UTC), got '" ~ configured ~ "'") }}
         {%- endif -%}
-        {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d') -%}
+        {%- set parsed = modules.datetime.datetime.strptime(value, '%Y-%m-%d').date() -%}
+        {%- if parsed > today -%}
+            {{ exceptions.raise_compiler_error("var as_of_date must not be after today (" ~ today.isoformat() ~ ", UTC), got '" ~ value ~ "': a future date would enter the segment history as if it had happened") }}
+        {%- endif -%}
     {%- endif -%}
     cast('{{ value }}' as date)
 {%- endmacro %}

@@ -33,3 +33,18 @@
 {% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
     regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
 {%- endmacro %}
+
+{#- A string compared byte by byte (ORDER BY, comparisons), whatever the database's
+    collation: DuckDB and Spark compare strings in binary by default; PostgreSQL
+    follows the column's collation (often a locale) unless told "C". -#}
+{% macro byte_order(expression) -%}
+    {{ return(adapter.dispatch('byte_order', 'audience')(expression)) }}
+{%- endmacro %}
+
+{% macro default__byte_order(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{% macro postgres__byte_order(expression) -%}
+    {{ expression }} collate "C"
+{%- endmacro %}

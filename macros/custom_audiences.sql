@@ -1,5 +1,5 @@
-{#- The custom audiences of var custom_audiences, validated: each has a snake_case
-    name (unique), a description and a SQL predicate over dim_customers columns. A
+{#- The custom audiences of var custom_audiences, validated: each has a name equal to its
+    slug (unique), a description and a SQL predicate over dim_customers columns. A
     mistake fails the compilation with a message naming the audience. -#}
 
 {% macro custom_audiences() -%}
@@ -10,8 +10,13 @@
     {%- set seen = [] -%}
     {%- for custom in audiences -%}
         {%- set name = custom.get('name') if custom is mapping else none -%}
-        {%- if not name or not modules.re.match('^[a-z][a-z0-9_]*$', name | string) -%}
-            {{ exceptions.raise_compiler_error("custom audience " ~ loop.index ~ " ('" ~ name ~ "'): name must be lowercase snake_case, e.g. high_value_europe") }}
+        {%- if not audience.is_slug(name) -%}
+            {%- set suggestion = modules.re.sub('[^a-z0-9]+', '_', (name or '') | string | trim | lower).strip('_') -%}
+            {{ exceptions.raise_compiler_error(
+                "custom audience '" ~ name ~ "' (entry " ~ loop.index ~ "): a name must equal its slug: "
+                ~ "lowercase a-z and 0-9 words joined by single '_', at most "
+                ~ audience.max_name_length() ~ " characters"
+                ~ (", e.g. '" ~ suggestion ~ "'" if suggestion and suggestion | length <= audience.max_name_length() else "")) }}
         {%- endif -%}
         {%- if name in seen -%}
             {{ exceptions.raise_compiler_error("custom audience '" ~ name ~ "' is declared twice") }}

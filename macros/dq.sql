@@ -30,12 +30,51 @@
     ({%- for column in key_columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor -%})
 {%- endmacro %}
 
-{% macro dq_version_number(key_columns, kind) -%}
+{#- Exact ties on the version columns are broken by the raw table's other columns in
+    the order of SPEC section 1 (the order of its columns in the sources YAML, each with
+    its data_type), ascending, nulls last, strings as landed compared byte by byte; the
+    first wins. So every build of the same raw data keeps the same row, full or
+    incremental, on any engine. Columns are named as landed: in the base models' select
+    they bind to the raw columns (FROM columns come before output aliases), not to the
+    normalised outputs of the same name. -#}
+{% macro dq_tie_breakers(source_table, key_columns, kind) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set tables = [] -%}
+    {%- for node in graph.sources.values() if node.name == source_table -%}
+        {%- do tables.append(node) -%}
+    {%- endfor -%}
+    {%- if tables | length != 1 -%}
+        {{ exceptions.raise_compiler_error("dq: raw table '" ~ source_table ~ "' must be declared once among the sources, found " ~ tables | length) }}
+    {%- endif -%}
+    {%- set version_columns = key_columns + audience.dq_version_columns(kind) -%}
+    {%- set order = [] -%}
+    {%- for column in tables[0].columns.values() if column.name not in version_columns -%}
+        {%- set data_type = (column.data_type or '') | lower -%}
+        {%- if data_type == '' -%}
+            {{ exceptions.raise_compiler_error("dq: column " ~ source_table ~ "." ~ column.name ~ " needs a data_type in the sources YAML (it breaks ties)") }}
+        {%- endif -%}
+        {%- set expression = column.name -%}
+        {%- if data_type.startswith('varchar') or data_type in ('text', 'string') -%}
+            {%- set expression = audience.byte_order(expression) -%}
+        {%- endif -%}
+        {%- do order.append(expression ~ ' asc nulls last') -%}
+    {%- endfor -%}
+    {{ return(order) }}
+{%- endmacro %}
+
+{#- The version number of each raw row of `source_table` within its key. -#}
+{% macro dq_version_number(key_columns, kind, source_table) -%}
     case
         when {{ audience.dq_key_is_null(key_columns) }} then 1
         else row_number() over (
             partition by {{ key_columns | join(', ') }}
-            order by {{ audience.dq_version_order(kind) }}
+            order by
+                {{ audience.dq_version_order(kind) }}
+                {%- for tie_breaker in audience.dq_tie_breakers(source_table, key_columns, kind) %},
+                {{ tie_breaker }}
+                {%- endfor %}
         )
     end
 {%- endmacro %}

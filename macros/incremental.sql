@@ -20,22 +20,27 @@
 {%- endmacro %}
 
 {% macro dq_processed_at() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+    {{ audience.build_started_at() }}
 {%- endmacro %}
 
-{#- The newest value of a timestamp column in this model, or a date before any data. -#}
+{#- The build's start (dbt's run_started_at, UTC) as a timestamp literal (SPEC section
+    2): never the database's clock. -#}
+{% macro build_started_at() -%}
+    cast('{{ run_started_at.astimezone(modules.pytz.utc).strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- The newest value of a timestamp column in this model, or a date before any data.
+    Values after the build's start are a loader's clock error (a _loaded_at in the
+    future) and never count: one such row must not hide every row landed after it. -#}
 {% macro newest_in_this(column) -%}
-    (select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }})
+    (
+        select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }}
+        where {{ column }} <= {{ audience.build_started_at() }}
+    )
 {%- endmacro %}
 
 {% macro incremental_lookback_days() -%}
-    {%- set days = var('incremental_lookback_days') -%}
-    {%- if days is not number or days is boolean or days < 0 or days != days | int -%}
-        {{ exceptions.raise_compiler_error(
-            "var incremental_lookback_days must be a whole number of days >= 0, got '"
-            ~ days ~ "'") }}
-    {%- endif -%}
-    {{ return(days | int) }}
+    {{ return(audience.number_var('incremental_lookback_days')) }}
 {%- endmacro %}
 
 {#- True for raw rows landed after the cutoff (or with no _loaded_at at all). -#}
@@ -85,4 +90,11 @@
         delete from {{ this }}
         where {{ audience.reclassified_in(key_column, classified, key_column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Source freshness (loaded_at_query of every raw table): the newest _loaded_at up to
+    the build's start; null (no data) when there is none. -#}
+{% macro newest_load_before_build_start() -%}
+    select max(_loaded_at) from {{ this }}
+    where _loaded_at <= {{ audience.build_started_at() }}
 {%- endmacro %}

@@ -13,7 +13,7 @@
 {#- Whether an order date is inside the RFM window: the last rfm_window_days days, or
     all history when the var is null. -#}
 {% macro in_rfm_window(date_expression) -%}
-    {%- set window_days = var('rfm_window_days') -%}
+    {%- set window_days = audience.number_var('rfm_window_days') -%}
     {%- if window_days is none -%}
         true
     {%- else -%}

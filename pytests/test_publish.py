@@ -214,7 +214,7 @@ def test_a_build_without_customers_is_not_published(site: Site, capsys: pytest.C
     assert "[collapse] the build has no customers" in err
     assert site.snapshot() == before
     assert main(["run"]) == 3
-    assert "raw.shop_orders: has no rows (error)" in capsys.readouterr().err, "an empty table is not 'loaded 739948 d ago'"
+    assert "raw.shop_orders: no rows landed before the check (error)" in capsys.readouterr().err, "an empty table is not 'loaded 739948 d ago'"
 
 
 def test_an_earlier_date_is_a_backfill_that_publishes_nothing(site: Site, capsys: pytest.CaptureFixture[str]) -> None:

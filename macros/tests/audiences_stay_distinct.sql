@@ -5,7 +5,7 @@
 {% test audiences_stay_distinct(model, pairs=none, max_share=none) %}
 
 {%- set pairs = var('distinct_audience_pairs', []) if pairs is none else pairs %}
-{%- set max_share = var('max_audience_overlap_share') if max_share is none else max_share %}
+{%- set max_share = audience.number_var('max_audience_overlap_share') if max_share is none else max_share %}
 {%- set families = audience.non_exclusive_families() %}
 {%- set checked = [] %}
 {%- for pair in pairs %}

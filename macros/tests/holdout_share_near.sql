@@ -17,6 +17,6 @@ select *
 from shares
 where
     members >= {{ min_members }}
-    and abs(control_pct - {{ var('holdout_pct') }}) > {{ tolerance_points }}
+    and abs(control_pct - {{ audience.number_var('holdout_pct') }}) > {{ tolerance_points }}
 
 {% endtest %}

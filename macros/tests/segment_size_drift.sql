@@ -5,8 +5,8 @@
     move by chance. With a single date kept there is nothing to compare. -#}
 {% test segment_size_drift(model, max_change_share=none, min_members=none) %}
 
-{%- set max_change_share = var('max_daily_size_change_share') if max_change_share is none else max_change_share %}
-{%- set min_members = var('drift_min_members') if min_members is none else min_members %}
+{%- set max_change_share = audience.number_var('max_daily_size_change_share') if max_change_share is none else max_change_share %}
+{%- set min_members = audience.number_var('drift_min_members') if min_members is none else min_members %}
 with dates as (
     select
         max(as_of_date) as current_date_kept,

@@ -3,7 +3,7 @@
     almost nobody. -#}
 {% test segments_not_below(model, min_members=none) %}
 
-{%- set min_members = var('min_segment_size') if min_members is none else min_members %}
+{%- set min_members = audience.number_var('min_segment_size') if min_members is none else min_members %}
 
 select
     as_of_date,

@@ -1,8 +1,10 @@
-{#- On a raw table: no key has two rows tied for survivor under the version order
-    of SPEC section 2 (an exact tie is resolved arbitrarily). Use at warn level.
-    Rows can only tie when they share the key and every column of the version order,
-    so only keys with such a repeated combination are ranked: one aggregate over the
-    table instead of a sort of it. -#}
+{#- On a raw table: the keys with two rows tied for survivor on the version columns of
+    SPEC section 2 (an exact tie). The tie is broken deterministically by the table's
+    other columns (dq_tie_breakers), so the build keeps the same row every time, but
+    such a key usually means a loader delivered two different rows at the same instant:
+    worth a look. Use at warn level. Rows can only tie when they share the key and
+    every version column, so only keys with such a repeated combination are ranked: one
+    aggregate over the table instead of a sort of it. -#}
 {% test survivor_is_unambiguous(model, key_columns, kind) %}
 
 {%- set keys = key_columns | join(', ') %}

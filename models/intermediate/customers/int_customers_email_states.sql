@@ -3,6 +3,8 @@
 -- unsubscribe, complaint or hard bounce is at or after the latest subscribe (or there
 -- is no subscribe); subscribed when there is a subscribe and no suppression. Events
 -- are never after the as-of date, so day counts are never negative.
+{%- set engagement_window_days = audience.number_var('engagement_window_days') %}
+{%- set new_subscriber_days = audience.number_var('new_subscriber_days') %}
 with customers as (
     select * from {{ ref('int_customers_unified') }}
 ),
@@ -50,8 +52,8 @@ final as (
         case
             when is_suppressed then 'suppressed'
             when last_subscribed_at is null then 'not_subscribed'
-            when days_since_engaged < {{ var('engagement_window_days') }} then 'engaged'
-            when days_since_subscribed < {{ var('new_subscriber_days') }} then 'new_subscriber'
+            when days_since_engaged < {{ engagement_window_days }} then 'engaged'
+            when days_since_subscribed < {{ new_subscriber_days }} then 'new_subscriber'
             else 'unengaged'
         end as email_engagement,
         last_subscribed_at is not null and not is_suppressed as is_subscribed,

@@ -1,6 +1,8 @@
 -- Per customer: its CRM contact (the latest-updated live one) and shop customer (the
 -- latest-updated one), the country (the contact's if it maps, else the shop
 -- customer's), the region, the account and the company size.
+{%- set enterprise_min_employees = audience.number_var('enterprise_min_employees') %}
+{%- set mid_market_min_employees = audience.number_var('mid_market_min_employees') %}
 with customers as (
     select * from {{ ref('int_customers_unified') }}
 ),
@@ -90,8 +92,8 @@ final as (
         case
             when resolved.account_id is null then 'consumer'
             when accounts.employee_count is null or accounts.employee_count <= 0 then 'unknown_size'
-            when accounts.employee_count >= {{ var('enterprise_min_employees') }} then 'enterprise'
-            when accounts.employee_count >= {{ var('mid_market_min_employees') }} then 'mid_market'
+            when accounts.employee_count >= {{ enterprise_min_employees }} then 'enterprise'
+            when accounts.employee_count >= {{ mid_market_min_employees }} then 'mid_market'
             else 'smb'
         end as company_size
     from resolved

@@ -1,6 +1,7 @@
 -- Per buyer: counted orders (all history up to the as-of date), first and last order
 -- dates, the previous counted order before the last, days since those orders (as of
 -- the as-of date), and the counts behaviour segments need.
+{%- set vip_window_days = audience.number_var('vip_window_days') %}
 with counted_orders as (
     select * from {{ ref('int_orders_valued') }}
     where is_counted
@@ -23,11 +24,11 @@ aggregated as (
     select
         customer_id,
         count(*) as counted_orders,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as net_revenue_usd,
+        cast(sum(net_revenue_usd) as decimal(38, 2)) as net_revenue_usd,
         sum(case when has_discount then 1 else 0 end) as discounted_orders,
         sum(
             case
-                when {{ audience.within_days('order_date', var('vip_window_days')) }} then 1
+                when {{ audience.within_days('order_date', vip_window_days) }} then 1
                 else 0
             end
         ) as orders_in_vip_window,

@@ -88,7 +88,7 @@ final as (
         coalesce(orders_per_customer.customer_id, email_per_customer.customer_id)
             as customer_id,
         cast(coalesce(orders_per_customer.orders_90d, 0) as bigint) as orders_90d,
-        cast(coalesce(orders_per_customer.net_revenue_90d_usd, 0) as decimal(18, 2))
+        cast(coalesce(orders_per_customer.net_revenue_90d_usd, 0) as decimal(38, 2))
             as net_revenue_90d_usd,
         coalesce(orders_per_customer.has_order_30d = 1, false) as has_order_30d,
         cast(coalesce(email_per_customer.sends_90d, 0) as bigint) as sends_90d,

@@ -15,7 +15,7 @@ measured as (
         customer_id,
         {{ audience.days_before_as_of('max(order_date)') }} as recency_days,
         count(*) as frequency,
-        cast(sum(net_revenue_usd) as decimal(18, 2)) as monetary
+        cast(sum(net_revenue_usd) as decimal(38, 2)) as monetary
     from counted_orders
     group by customer_id
 ),

@@ -49,11 +49,15 @@ valued as (
         identified.*,
         coalesce(refunds_to_date.refunded_amount, 0) as refunded_amount,
         currency_rates.rate_to_usd,
+        -- decimal(38, 2) before multiplying: some engines keep the operands' width.
         case
             when
                 (identified.total_amount - coalesce(refunds_to_date.refunded_amount, 0)) > 0
                 then round(
-                    (identified.total_amount - coalesce(refunds_to_date.refunded_amount, 0))
+                    cast(
+                        identified.total_amount - coalesce(refunds_to_date.refunded_amount, 0)
+                        as decimal(38, 2)
+                    )
                     * currency_rates.rate_to_usd,
                     2
                 )
@@ -76,9 +80,9 @@ final as (
         currency_code,
         total_amount,
         discount_amount,
-        cast(refunded_amount as decimal(18, 2)) as refunded_amount,
+        cast(refunded_amount as decimal(38, 2)) as refunded_amount,
         rate_to_usd,
-        cast(net_revenue_usd as decimal(18, 2)) as net_revenue_usd,
+        cast(net_revenue_usd as decimal(38, 2)) as net_revenue_usd,
         coalesce(status = 'completed' and net_revenue_usd > 0, false) as is_counted,
         coalesce(discount_amount > 0, false) as has_discount,
         {{ audience.to_date('ordered_at') }} as order_date,

@@ -1,6 +1,11 @@
 -- One row per (customer, behaviour segment). The behaviour family is not exclusive: a
 -- customer can be in several of vip, repeat_buyer, one_time_buyer, cart_abandoner,
 -- bargain_hunter, engaged_non_buyer and winback.
+{%- set cart_abandon_days = audience.number_var('cart_abandon_days') %}
+{%- set vip_min_orders = audience.number_var('vip_min_orders') %}
+{%- set repeat_buyer_min_orders = audience.number_var('repeat_buyer_min_orders') %}
+{%- set bargain_min_orders = audience.number_var('bargain_min_orders') %}
+{%- set bargain_min_discounted_share = audience.number_var('bargain_min_discounted_share') %}
 with ordered as (
     select * from {{ ref('int_customers_ordered') }}
 ),
@@ -27,7 +32,7 @@ abandoned_checkouts as (
     from checkouts
     where
         checkouts.completed_order_id is null
-        and {{ audience.within_days('checkouts.created_date', var('cart_abandon_days')) }}
+        and {{ audience.within_days('checkouts.created_date', cart_abandon_days) }}
         and not exists (
             select 1
             from counted_orders
@@ -42,13 +47,13 @@ members as (
         customer_id,
         'vip' as segment
     from ordered
-    where orders_in_vip_window >= {{ var('vip_min_orders') }}
+    where orders_in_vip_window >= {{ vip_min_orders }}
     union all
     select
         customer_id,
         'repeat_buyer' as segment
     from ordered
-    where counted_orders >= {{ var('repeat_buyer_min_orders') }}
+    where counted_orders >= {{ repeat_buyer_min_orders }}
     union all
     select
         customer_id,
@@ -66,8 +71,8 @@ members as (
         'bargain_hunter' as segment
     from ordered
     where
-        counted_orders >= {{ var('bargain_min_orders') }}
-        and discounted_orders >= {{ var('bargain_min_discounted_share') }} * counted_orders
+        counted_orders >= {{ bargain_min_orders }}
+        and discounted_orders >= {{ bargain_min_discounted_share }} * counted_orders
     union all
     select
         email_states.customer_id,

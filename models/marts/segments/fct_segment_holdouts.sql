@@ -14,7 +14,7 @@ final as (
         case
             when
                 {{ audience.holdout_bucket("segment_family || '.' || segment", 'customer_id') }}
-                < {{ var('holdout_pct') }}
+                < {{ audience.number_var('holdout_pct') }}
                 then 'control'
             else 'treatment'
         end as holdout_group

@@ -58,11 +58,9 @@ final as (
         cast(per_segment.emailable_members as bigint) as emailable_members,
         cast(per_segment.buyers as bigint) as buyers,
         cast(per_segment.orders_90d as bigint) as orders_90d,
-        cast(per_segment.net_revenue_90d_usd as decimal(18, 2)) as net_revenue_90d_usd,
-        cast(
-            round(per_segment.net_revenue_90d_usd / nullif(per_segment.orders_90d, 0), 2)
-            as decimal(18, 2)
-        ) as aov_90d_usd,
+        cast(per_segment.net_revenue_90d_usd as decimal(38, 2)) as net_revenue_90d_usd,
+        {{ audience.money_ratio('per_segment.net_revenue_90d_usd', 'per_segment.orders_90d') }}
+            as aov_90d_usd,
         cast(per_segment.sends_90d as bigint) as sends_90d,
         cast(per_segment.opened_sends_90d as bigint) as opened_sends_90d,
         cast(per_segment.clicked_sends_90d as bigint) as clicked_sends_90d,

@@ -14,7 +14,9 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['account_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['account_id'], 'entity') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['account_id'], 'entity', 'crm_accounts'
+        ) }} as dq_version_number
     from source
 ),
 

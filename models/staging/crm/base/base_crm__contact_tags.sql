@@ -11,7 +11,9 @@ versioned as (
         tagged_at,
         _loaded_at,
         {{ audience.dq_source_key(['contact_id', 'tag']) }} as dq_source_key,
-        {{ audience.dq_version_number(['contact_id', 'tag'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['contact_id', 'tag'], 'event', 'crm_contact_tags'
+        ) }} as dq_version_number
     from source
 ),
 

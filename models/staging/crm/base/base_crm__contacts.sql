@@ -17,7 +17,9 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['contact_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['contact_id'], 'entity') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['contact_id'], 'entity', 'crm_contacts'
+        ) }} as dq_version_number
     from source
 ),
 

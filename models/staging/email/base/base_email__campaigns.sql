@@ -11,7 +11,9 @@ versioned as (
         sent_at,
         _loaded_at,
         {{ audience.dq_source_key(['campaign_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['campaign_id'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['campaign_id'], 'event', 'email_campaigns'
+        ) }} as dq_version_number
     from source
 ),
 

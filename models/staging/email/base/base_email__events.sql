@@ -20,7 +20,9 @@ versioned as (
         occurred_at,
         _loaded_at,
         {{ audience.dq_source_key(['event_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['event_id'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['event_id'], 'event', 'email_events'
+        ) }} as dq_version_number
     from source
 ),
 

@@ -35,7 +35,9 @@ versioned as (
         created_at,
         _loaded_at,
         {{ audience.dq_source_key(['checkout_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['checkout_id'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['checkout_id'], 'event', 'shop_checkouts'
+        ) }} as dq_version_number
     from source
 ),
 

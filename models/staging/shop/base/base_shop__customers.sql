@@ -21,7 +21,9 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['customer_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['customer_id'], 'entity') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['customer_id'], 'entity', 'shop_customers'
+        ) }} as dq_version_number
     from source
 ),
 

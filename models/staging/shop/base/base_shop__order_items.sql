@@ -20,7 +20,9 @@ versioned as (
         unit_price,
         _loaded_at,
         {{ audience.dq_source_key(['order_item_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['order_item_id'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['order_item_id'], 'event', 'shop_order_items'
+        ) }} as dq_version_number
     from source
 ),
 

@@ -38,7 +38,9 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['order_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['order_id'], 'entity') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['order_id'], 'entity', 'shop_orders'
+        ) }} as dq_version_number
     from source
 ),
 

@@ -26,7 +26,9 @@ versioned as (
         refunded_at,
         _loaded_at,
         {{ audience.dq_source_key(['refund_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(['refund_id'], 'event') }} as dq_version_number
+        {{ audience.dq_version_number(
+            ['refund_id'], 'event', 'shop_refunds'
+        ) }} as dq_version_number
     from source
 ),
 
