@@ -1,4 +1,4 @@
-"""Command line: ``python -m audience run | generate | backfill | export | summary``.
+"""Command line: ``python -m audience run | generate | backfill | export | summary | preview``.
 
 Exit codes: 0 done (for run: published, or built as a backfill of an earlier date);
 1 a build, publish or export step failed; 2 bad input (raw tables, dates, arguments);
@@ -20,7 +20,7 @@ import duckdb
 import yaml
 from tqdm import tqdm
 
-from audience import publish
+from audience import preview, publish
 from audience.backfill import BackfillError, backfill, dates_between
 from audience.export import (
     CURRENT,
@@ -476,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
 
     summ = commands.add_parser("summary", help="print the summary of the published build")
     summ.set_defaults(handler=cmd_summary)
+
+    preview.register(commands)
 
     args = parser.parse_args(argv)
     return int(args.handler(args))

@@ -27,6 +27,8 @@ from conftest import INJECTIONS, dbt_in, server_env
 AS_OF = "2026-06-30"
 MARTS = {
     "dim_customers": "customer_id",
+    "dim_customer_features": "customer_id",
+    "dim_segments": "segment_family, segment",
     "fct_orders": "order_id",
     "fct_email_events": "event_id",
     "fct_segment_memberships": "customer_id, segment_family, segment",

@@ -1,85 +1,26 @@
--- Per buyer: the category with the most item spend in USD (quantity x unit_price x rate,
--- exact) over items of counted orders (SPEC section 5). A category is named by its
--- segment name: the slug of the category, or category_ + the first 8 hex digits of md5
--- of the trimmed category as landed when the slug is empty; spend is summed per name
--- (Home & Garden and home-garden are one category). Items without a category are
--- ignored; ties go to the smallest name in byte order.
-with counted_orders as (
-    select * from {{ ref('int_orders_valued') }}
-    where is_counted
-),
-
-items as (
-    select
-        order_id,
-        quantity,
-        unit_price,
-        trim(product_category) as product_category
-    from {{ ref('stg_shop__order_items') }}
-    where trim(product_category) <> ''
-),
-
-spend_per_category as (
-    select
-        counted_orders.customer_id,
-        items.product_category,
-        -- Exact: decimal(38, ...) before multiplying (some engines keep the operands' width).
-        sum(
-            cast(items.quantity as decimal(38, 0))
-            * cast(items.unit_price as decimal(38, 2))
-            * counted_orders.rate_to_usd
-        ) as spend_usd
-    from items
-    inner join counted_orders
-        on items.order_id = counted_orders.order_id
-    group by counted_orders.customer_id, items.product_category
-),
-
--- Each category as landed (trimmed) once: the slug is computed per distinct value.
-categories as (
-    select
-        product_category,
-        {{ audience.slug('product_category') }} as slug
-    from (select distinct product_category from spend_per_category) as distinct_categories
-),
-
-named as (
-    select
-        product_category,
-        case
-            when slug = '' then 'category_' || substr({{ dbt.hash('product_category') }}, 1, 8)
-            else slug
-        end as category_name
-    from categories
-),
-
-spend as (
-    select
-        spend_per_category.customer_id,
-        named.category_name,
-        cast(sum(spend_per_category.spend_usd) as decimal(38, 8)) as spend_usd
-    from spend_per_category
-    inner join named
-        on spend_per_category.product_category = named.product_category
-    group by spend_per_category.customer_id, named.category_name
+-- Per buyer: the category with the most item spend in USD over items of counted orders
+-- (int_customers_categories_bought, where categories are named); ties go to the
+-- smallest name in byte order (SPEC section 5).
+with categories_bought as (
+    select * from {{ ref('int_customers_categories_bought') }}
 ),
 
 ranked as (
     select
         customer_id,
-        category_name,
+        category,
         spend_usd,
         row_number() over (
             partition by customer_id
-            order by spend_usd desc nulls last, {{ audience.byte_order('category_name') }} asc
+            order by spend_usd desc nulls last, {{ audience.byte_order('category') }} asc
         ) as category_rank
-    from spend
+    from categories_bought
 ),
 
 final as (
     select
         customer_id,
-        category_name as category_affinity,
+        category as category_affinity,
         spend_usd as category_spend_usd
     from ranked
     where category_rank = 1
