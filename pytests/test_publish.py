@@ -112,7 +112,8 @@ def test_a_run_publishes_the_marts_with_their_log_and_exports(published_site: Si
             f"select count(*) from read_parquet('{current}/*/*.parquet') as exported "
             "left join marts.fct_segment_holdouts as h using (customer_id, segment_family, segment) "
             "left join marts.dim_customers as c using (customer_id) "
-            "where h.holdout_group is distinct from 'treatment' or c.is_suppressed or not c.is_emailable"
+            "where h.holdout_group is distinct from 'treatment' or c.is_suppressed or not c.is_emailable "
+            "or c.is_global_control"
         ).fetchall()[0][0]
     assert csv_rows == parquet_rows and len(csv_rows) == sum(count for *_, count in expected) > 0
     assert wrong == 0
