@@ -35,6 +35,8 @@ MARTS = {
     "fct_segment_holdouts": "customer_id, segment_family, segment",
     "dq_rejected_rows": "source_table, source_key, reason",
     "dq_reconciliation": "source_table",
+    "fct_segment_outcomes": "cohort_date, segment_family, segment, outcome_group, window_days",
+    "fct_segment_lift": "cohort_date, segment_family, segment, window_days, comparison",
 }
 NOT_COMPARED = {"built_at"}
 

@@ -1,0 +1,274 @@
+"""SPEC sections 6 and 9 on a pinned-date fixture built for three dates of history:
+forward outcomes worked out by hand for a few customers, lift against statsmodels on a
+planted segment whose true lift is known, and the incremental outcomes equal to a full
+rebuild.
+
+History dates: D1 2026-06-01, D2 2026-06-05, L 2026-06-10 (the build's as-of date, in
+the past, so a window is mature when D + N <= L). Vars: holdout_pct 50 and
+global_holdout_pct 10, so every group has members.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import shutil
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+from conftest import Db, Rows, dbt_in, load_raw
+
+D1, D2, L = dt.date(2026, 6, 1), dt.date(2026, 6, 5), dt.date(2026, 6, 10)
+VARS = {"holdout_pct": 50, "global_holdout_pct": 10}
+PLANTED = 600
+PLANTED_SHARE = {"treatment": 0.30, "control": 0.15, "global_control": 0.10}
+
+
+def at(day: str, hour: int = 12) -> dt.datetime:
+    return dt.datetime.fromisoformat(f"2026-{day} {hour:02d}:00")
+
+
+def cid(email: str) -> str:
+    return hashlib.md5(email.encode()).hexdigest()
+
+
+def bucket(text: str) -> int:
+    return int(hashlib.md5(text.encode()).hexdigest()[:8], 16) % 100
+
+
+def group(family: str, segment: str, email: str) -> str:
+    if bucket(f"global:{cid(email)}") < VARS["global_holdout_pct"]:
+        return "global_control"
+    return "control" if bucket(f"{family}.{segment}:{cid(email)}") < VARS["holdout_pct"] else "treatment"
+
+
+def subscribe(email: str, day: str = "05-01") -> dict[str, Any]:
+    return {"event_id": f"sub-{email}", "email": email, "event_type": "subscribe", "occurred_at": at(day), "_loaded_at": at(day, 13)}
+
+
+def order(order_id: str, email: str, day: str, amount: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "order_id": order_id, "email": email, "status": status, "currency": "USD", "total_amount": Decimal(amount),
+        "discount_amount": Decimal("0"), "ordered_at": at(day), "updated_at": at(day), "_loaded_at": at(day, 13),
+    }
+
+
+def refund(refund_id: str, order_id: str, day: str, amount: str) -> dict[str, Any]:
+    return {"refund_id": refund_id, "order_id": order_id, "amount": Decimal(amount), "refunded_at": at(day), "_loaded_at": at(day, 13)}
+
+
+# Hand-checked customers, all in region `unknown` (no country). Their groups in
+# region.unknown under VARS (asserted below): a, d global_control; c, g, k treatment;
+# e, f, h, i, j control.
+HAND = [f"{name}@hand.test" for name in "acdefghijk"]
+HAND_GROUPS = {
+    "a": "global_control", "d": "global_control", "c": "treatment", "g": "treatment", "k": "treatment",
+    "e": "control", "f": "control", "h": "control", "i": "control", "j": "control",
+}
+
+
+def raw() -> Rows:
+    events = [subscribe(email) for email in HAND if not email.startswith("j")]
+    events += [
+        subscribe("j@hand.test", "06-03"),  # a customer from 3 June: in D2's cohort, not D1's
+        {"event_id": "unsub-e", "email": "e@hand.test", "event_type": "unsubscribe", "occurred_at": at("05-20"), "_loaded_at": at("05-20", 13)},
+    ]
+    orders = [
+        order("c1", "c@hand.test", "06-08", "20.00"),  # D1 + 7: inside the 7-day window
+        order("g0", "g@hand.test", "06-01", "99.00"),  # on D1 itself: never counted for D1
+        order("g1", "g@hand.test", "06-09", "30.00"),  # D1 + 8, D2 + 4
+        order("k1", "k@hand.test", "06-03", "50.00"),  # refunded in full: not counted
+        order("k2", "k@hand.test", "06-11", "70.00"),  # after L: ignored
+        order("e1", "e@hand.test", "06-03", "40.00"),  # e is not emailable
+        order("f1", "f@hand.test", "06-02", "10.00"),
+        order("f2", "f@hand.test", "06-03", "15.00"),  # two orders, one converter
+        order("h1", "h@hand.test", "06-03", "99.00", status="pending"),
+        order("i1", "i@hand.test", "06-06", "12.50"),  # 2.50 refunded: 10.00
+        order("a1", "a@hand.test", "06-04", "60.00"),
+        order("j1", "j@hand.test", "06-06", "5.00"),
+    ]
+    refunds = [refund("rk1", "k1", "06-04", "50.00"), refund("ri1", "i1", "06-07", "2.50")]
+    # The planted segment: region europe (shop customers in Germany). On 3 June, the
+    # first 30 % of its treatment members, 15 % of its control and 10 % of its global
+    # control buy: a true lift of about 15 points against control, 20 against global.
+    planted = [f"p{number:03d}@plant.test" for number in range(PLANTED)]
+    customers = [
+        {"customer_id": f"S{number}", "email": email, "country": "DE", "created_at": at("05-01"), "updated_at": at("05-01"), "_loaded_at": at("05-01", 13)}
+        for number, email in enumerate(planted)
+    ]
+    events += [subscribe(email) for email in planted]
+    by_group: dict[str, list[str]] = {}
+    for email in planted:
+        by_group.setdefault(group("region", "europe", email), []).append(email)
+    for name, members in by_group.items():
+        for email in members[: int(len(members) * PLANTED_SHARE[name])]:
+            orders.append(order(f"o-{email}", email, "06-03", "10.00"))
+    return {"email_events": events, "shop_orders": orders, "shop_refunds": refunds, "shop_customers": customers}
+
+
+def build_date(workdir: Path, date: dt.date, command: str = "build", extra: list[str] | None = None) -> None:
+    variables = json.dumps({"as_of_date": date.isoformat(), **VARS})
+    result = dbt_in(workdir, workdir / "audience.duckdb", [command, *(extra or []), "--vars", variables])
+    assert result.success, f"dbt {command} as of {date} failed: {result.exception or 'see ' + str(workdir / 'logs')}"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("measurement")
+    load_raw(workdir / "audience.duckdb", raw())
+    build_date(workdir, D1)
+    build_date(workdir, D2, "run")
+    build_date(workdir, L)
+    return workdir
+
+
+def db(workdir: Path) -> Db:
+    return Db(workdir / "audience.duckdb")
+
+
+def outcomes(workdir: Path, where: str = "true") -> dict[tuple, tuple]:
+    return {
+        tuple(row[:5]): tuple(row[5:])
+        for row in db(workdir).rows(
+            "select cohort_date, segment_family, segment, outcome_group, window_days, members, converters, "
+            f"revenue_usd, conversion_rate, is_mature, measured_as_of_date from marts.fct_segment_outcomes where {where}"
+        )
+    }
+
+
+def test_fixture_groups_are_the_hash_rule() -> None:
+    assert {email[0]: group("region", "unknown", email) for email in HAND} == HAND_GROUPS
+
+
+def test_global_control_follows_the_md5_rule_and_is_never_sendable(built: Path) -> None:
+    rows = db(built).rows("select customer_id, is_global_control from marts.dim_customers")
+    assert len(rows) == PLANTED + len(HAND)
+    assert all(flag == (bucket(f"global:{customer}") < 10) for customer, flag in rows)
+    kept = db(built).rows(
+        "select as_of_date, count(*) filter (where is_global_control and is_sendable), "
+        "count(*) filter (where is_global_control) from marts.fct_segment_membership_history group by all order by 1"
+    )
+    assert [date for date, *_ in kept] == [D1, D2, L]
+    assert all(sendable == 0 and held > 0 for _, sendable, held in kept)
+
+
+def test_hand_computed_outcomes_for_two_cohorts_and_windows(built: Path) -> None:
+    got = outcomes(built, "segment_family = 'region' and segment = 'unknown'")
+
+    def row(date: dt.date, group_name: str, window: int, members: int, converters: int, revenue: str, mature: bool) -> tuple:
+        rate = (Decimal(converters) / members).quantize(Decimal("0.0001"))
+        return (date, "region", "unknown", group_name, window), (members, converters, Decimal(revenue), rate, mature, L)
+
+    expected = dict(
+        [
+            # D1: emailable members c, g, k | f, h, i (e unsubscribed, j not yet a customer) | a, d.
+            row(D1, "treatment", 7, 3, 1, "20.00", True),  # c on D1 + 7; g's order is D1 + 8
+            row(D1, "control", 7, 3, 2, "35.00", True),  # f (10 + 15), i (12.50 - 2.50)
+            row(D1, "global_control", 7, 2, 1, "60.00", True),  # a
+            row(D1, "treatment", 30, 3, 2, "50.00", False),  # c, g
+            row(D1, "control", 30, 3, 2, "35.00", False),
+            row(D1, "global_control", 30, 2, 1, "60.00", False),
+            # D2: j has joined control; f's and a's orders were before D2.
+            row(D2, "treatment", 7, 3, 2, "50.00", False),  # c (D2 + 3), g (D2 + 4)
+            row(D2, "control", 7, 4, 2, "15.00", False),  # i (10), j (5)
+            row(D2, "global_control", 7, 2, 0, "0.00", False),
+            row(D2, "treatment", 30, 3, 2, "50.00", False),
+            row(D2, "control", 30, 4, 2, "15.00", False),
+            row(D2, "global_control", 30, 2, 0, "0.00", False),
+            # L: nothing after it is counted.
+            row(L, "treatment", 7, 3, 0, "0.00", False),
+            row(L, "control", 7, 4, 0, "0.00", False),
+            row(L, "global_control", 7, 2, 0, "0.00", False),
+            row(L, "treatment", 30, 3, 0, "0.00", False),
+            row(L, "control", 30, 4, 0, "0.00", False),
+            row(L, "global_control", 30, 2, 0, "0.00", False),
+        ]
+    )
+    assert {key: value for key, value in got.items() if key[4] in (7, 30)} == expected
+    assert {key[4] for key in got} == {7, 30, 90}
+    assert all(not value[4] for key, value in got.items() if key[4] == 90)
+
+
+def test_program_compares_every_emailable_customer_with_global_control(built: Path) -> None:
+    got = outcomes(built, f"segment_family = 'program' and window_days = 7 and cohort_date = '{D1}'")
+    emailable = [email for email in HAND if email[0] not in "ej"] + [f"p{n:03d}@plant.test" for n in range(PLANTED)]
+    held = sum(1 for email in emailable if bucket(f"global:{cid(email)}") < 10)
+    assert {key[3]: value[0] for key, value in got.items()} == {"global_control": held, "treatment": len(emailable) - held}
+    comparisons = db(built).rows("select distinct comparison from marts.fct_segment_lift where segment_family = 'program'")
+    assert comparisons == [("global",)]
+
+
+def test_lift_matches_statsmodels_and_finds_the_planted_effect(built: Path) -> None:
+    rows = db(built).rows(
+        "select cohort_date, segment_family, segment, window_days, comparison, treatment_members, treatment_converters, "
+        "control_members, control_converters, treatment_rate, control_rate, lift, ci_low, ci_high, p_value, is_mature "
+        "from marts.fct_segment_lift"
+    )
+    checked = 0
+    for *key, n1, x1, n0, x0, p1, p0, lift, low, high, p_value, mature in rows:
+        assert mature == (key[0] + dt.timedelta(days=key[3]) <= L)
+        if n1 == 0 or n0 == 0:
+            assert (p1 if n1 == 0 else p0) is None and lift is None and low is None and high is None and p_value is None
+            continue
+        assert lift == pytest.approx(x1 / n1 - x0 / n0, abs=1e-12)
+        if x1 + x0 in (0, n1 + n0):
+            assert (low, high, p_value) == (lift, lift, 1.0)
+            continue
+        expected_low, expected_high = confint_proportions_2indep(x1, n1, x0, n0, method="wald", compare="diff")
+        _, expected_p = proportions_ztest([x1, x0], [n1, n0])
+        assert abs(low - expected_low) < 1e-6 and abs(high - expected_high) < 1e-6, key
+        assert abs(p_value - expected_p) < 1e-6, (key, p_value, expected_p)
+        checked += 1
+    assert checked > 50
+
+    planted = {
+        row[0]: row[1:]
+        for row in db(built).rows(
+            "select comparison, treatment_members, treatment_converters, control_members, control_converters, ci_low, p_value, is_mature "
+            f"from marts.fct_segment_lift where segment_family = 'region' and segment = 'europe' and cohort_date = '{D1}' and window_days = 7"
+        )
+    }
+    for comparison, share in (("holdout", PLANTED_SHARE["control"]), ("global", PLANTED_SHARE["global_control"])):
+        n1, x1, n0, x0, low, p_value, mature = planted[comparison]
+        assert x1 == int(n1 * PLANTED_SHARE["treatment"]) and x0 == int(n0 * share)
+        assert mature and low > 0 and p_value < 0.01, (comparison, planted[comparison])
+    # D2's cohort came after the planted orders: no converter anywhere, pooled SE 0.
+    assert db(built).rows(
+        f"select distinct lift, ci_low, ci_high, p_value from marts.fct_segment_lift where segment_family = 'region' and segment = 'europe' and cohort_date = '{D2}'"
+    ) == [(0.0, 0.0, 0.0, 1.0)]
+
+
+def test_the_normal_tail_is_accurate_over_its_range(built: Path) -> None:
+    zs = [index / 20 for index in range(0, 200)]
+    sql = " union all ".join(f"select {z} as abs_z" for z in zs)
+    result = dbt_in(
+        built, built / "audience.duckdb",
+        ["show", "--inline", f"select abs_z, {{{{ audience.normal_two_sided_p_value('abs_z') }}}} as p from ({sql}) as z", "--limit", "-1", "--output", "json"],
+    )
+    assert result.success, result.exception
+    table = result.result.results[0].agate_table
+    worst = max(abs(float(p) - math.erfc(float(z) / math.sqrt(2))) for z, p in table.rows)
+    assert worst < 1e-7 and len(table.rows) == len(zs)
+
+
+def test_outcomes_built_date_by_date_equal_a_full_rebuild_and_rerunning_changes_nothing(built: Path, tmp_path: Path) -> None:
+    before = outcomes(built)
+    assert all(value[5] == L for value in before.values())
+    shutil.copy(built / "audience.duckdb", tmp_path / "audience.duckdb")
+    build_date(tmp_path, L, "run", ["--select", "fct_segment_outcomes"])
+    assert outcomes(tmp_path) == before
+    build_date(tmp_path, L, "run", ["--select", "fct_segment_outcomes", "--full-refresh"])
+    assert outcomes(tmp_path) == before
+
+
+def test_a_backfill_of_an_earlier_date_keeps_later_measurements(built: Path, tmp_path: Path) -> None:
+    shutil.copy(built / "audience.duckdb", tmp_path / "audience.duckdb")
+    before = outcomes(tmp_path)
+    build_date(tmp_path, D2, "run", ["--select", "path:models/intermediate", "path:models/marts"])
+    assert outcomes(tmp_path) == before
