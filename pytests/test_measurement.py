@@ -25,7 +25,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from conftest import Db, Rows, dbt_in, load_raw
 
 D1, D2, L = dt.date(2026, 6, 1), dt.date(2026, 6, 5), dt.date(2026, 6, 10)
-VARS = {"holdout_pct": 50, "global_holdout_pct": 10}
+LIST = ["behaviour.one_time_buyer", "region.unknown", "region.europe"]
+VARS = {"holdout_pct": 50, "global_holdout_pct": 10, "priority_lists": [{"name": "rescue", "segments": LIST}]}
 PLANTED = 600
 PLANTED_SHARE = {"treatment": 0.30, "control": 0.15, "global_control": 0.10}
 
@@ -94,6 +95,13 @@ def raw() -> Rows:
         order("j1", "j@hand.test", "06-06", "5.00"),
     ]
     refunds = [refund("rk1", "k1", "06-04", "50.00"), refund("ri1", "i1", "06-07", "2.50")]
+    # Campaign c1 on 2 June: sent to a (subscribed), e (unsubscribed on 20 May) and x
+    # (never subscribed; x is a customer through this send only).
+    campaigns = [{"campaign_id": "c1", "campaign_name": "June", "campaign_type": "promotion", "sent_at": at("06-02"), "_loaded_at": at("06-02", 13)}]
+    events += [
+        {"event_id": f"send-{who}", "campaign_id": "c1", "email": f"{who}@hand.test", "event_type": "send", "occurred_at": at("06-02"), "_loaded_at": at("06-02", 13)}
+        for who in "aex"
+    ]
     # The planted segment: region europe (shop customers in Germany). On 3 June, the
     # first 30 % of its treatment members, 15 % of its control and 10 % of its global
     # control buy: a true lift of about 15 points against control, 20 against global.
@@ -109,7 +117,7 @@ def raw() -> Rows:
     for name, members in by_group.items():
         for email in members[: int(len(members) * PLANTED_SHARE[name])]:
             orders.append(order(f"o-{email}", email, "06-03", "10.00"))
-    return {"email_events": events, "shop_orders": orders, "shop_refunds": refunds, "shop_customers": customers}
+    return {"email_events": events, "email_campaigns": campaigns, "shop_orders": orders, "shop_refunds": refunds, "shop_customers": customers}
 
 
 def build_date(workdir: Path, date: dt.date, command: str = "build", extra: list[str] | None = None) -> None:
@@ -148,7 +156,7 @@ def test_fixture_groups_are_the_hash_rule() -> None:
 
 def test_global_control_follows_the_md5_rule_and_is_never_sendable(built: Path) -> None:
     rows = db(built).rows("select customer_id, is_global_control from marts.dim_customers")
-    assert len(rows) == PLANTED + len(HAND)
+    assert len(rows) == PLANTED + len(HAND) + 1  # x@hand.test
     assert all(flag == (bucket(f"global:{customer}") < 10) for customer, flag in rows)
     kept = db(built).rows(
         "select as_of_date, count(*) filter (where is_global_control and is_sendable), "
@@ -272,3 +280,56 @@ def test_a_backfill_of_an_earlier_date_keeps_later_measurements(built: Path, tmp
     before = outcomes(tmp_path)
     build_date(tmp_path, D2, "run", ["--select", "path:models/intermediate", "path:models/marts"])
     assert outcomes(tmp_path) == before
+
+
+def test_a_priority_list_has_one_row_per_customer_and_date_for_its_first_listed_segment(built: Path) -> None:
+    history = db(built).rows(
+        "select as_of_date, customer_id, segment_family || '.' || segment, holdout_group, is_global_control, is_emailable, "
+        "is_sendable from marts.fct_segment_membership_history"
+    )
+    expected: dict[tuple, tuple] = {}
+    for date, customer, entry, *flags in sorted(history, key=lambda row: LIST.index(row[2]) if row[2] in LIST else 99):
+        if entry in LIST and (date, customer) not in expected:
+            expected[(date, customer)] = (*entry.split("."), LIST.index(entry) + 1, *flags)
+    rows = db(built).rows(
+        "select as_of_date, customer_id, segment_family, segment, priority_rank, holdout_group, is_global_control, "
+        "is_emailable, is_sendable from marts.fct_priority_list_members where list_name = 'rescue'"
+    )
+    got = {(row[0], row[1]): tuple(row[2:]) for row in rows}
+    assert len(got) == len(rows), "one row per customer, list and date"
+    assert got == expected
+    assert {row[0] for row in rows} == {D1, D2, L} and {value[2] for value in got.values()} == {1, 2, 3}
+    exported = db(built).rows("select customer_id, segment_family, segment from marts.fct_priority_list_exports")
+    assert sorted(exported) == sorted((customer, family, segment) for (date, customer), (family, segment, _, _, _, _, sendable) in expected.items() if date == L and sendable)
+    assert 0 < len(exported) < len([key for key in expected if key[0] == L])
+
+
+@pytest.mark.parametrize(
+    ("lists", "message"),
+    [
+        ([{"name": "rescue", "segments": ["nosuch.vip"]}], "entry 'nosuch.vip' must be 'family.segment'"),
+        ([{"name": "rescue", "segments": ["behaviour.vip", "region.unknown", "behaviour.vip"]}], "entry 'behaviour.vip' is repeated"),
+        ([{"name": "Rescue List", "segments": ["behaviour.vip"]}], "name must equal its slug ('rescue_list')"),
+    ],
+    ids=["unknown_family", "repeated_entry", "not_a_slug"],
+)
+def test_a_bad_priority_list_fails_compilation_naming_it(built: Path, tmp_path: Path, lists: list, message: str) -> None:
+    variables = json.dumps({"as_of_date": L.isoformat(), **VARS, "priority_lists": lists})
+    result = dbt_in(tmp_path, built / "audience.duckdb", ["compile", "--select", "fct_priority_list_members", "--vars", variables])
+    assert not result.success
+    assert message in str(result.exception) + " ".join(str(item.message) for item in (result.result or []))
+
+
+def test_compliance_counts_sends_after_suppression_and_without_subscription_and_warns(built: Path, tmp_path: Path) -> None:
+    assert db(built).rows(
+        "select campaign_id, campaign_name, sends, sends_after_suppression, sends_never_subscribed, non_compliant_share "
+        "from marts.fct_campaign_compliance"
+    ) == [("c1", "June", 3, 1, 1, Decimal("0.6667"))]
+    variables = json.dumps({"as_of_date": L.isoformat(), **VARS})
+    result = dbt_in(tmp_path, built / "audience.duckdb", ["test", "--select", "fct_campaign_compliance", "--vars", variables])
+    assert result.success, "a warning does not fail the build"
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    statuses = sorted(
+        item["status"] for item in results if item["unique_id"].startswith("test.audience.expression_is_true_fct_campaign_compliance")
+    )
+    assert statuses == ["pass", "warn"], "the warn-level check fires; the error-level sanity check passes"
