@@ -92,6 +92,8 @@ def test_a_run_publishes_the_marts_with_their_log_and_exports(published_site: Si
 
     [(build_id, as_of, started, published_at, models, passed, warned, overridden, commit)] = site.rows("select * from marts.publish_log")
     assert as_of == TODAY and started <= published_at and overridden == ""
+    # The first run backfilled weekly dates into the empty history: outcomes have cohorts.
+    assert site.rows("select count(distinct cohort_date), count(*) filter (where is_mature) > 0 from marts.fct_segment_outcomes") == [(6, True)]
     assert models > 40 and passed > 200 and warned >= 0
     assert commit is None or len(commit) == 40
 
