@@ -37,6 +37,10 @@ MARTS = {
     "dq_reconciliation": "source_table",
     "fct_segment_outcomes": "cohort_date, segment_family, segment, outcome_group, window_days",
     "fct_segment_lift": "cohort_date, segment_family, segment, window_days, comparison",
+    "fct_priority_list_members": "list_name, customer_id",
+    "fct_priority_list_exports": "list_name, customer_id",
+    "fct_campaign_compliance": "campaign_id",
+    "fct_email_sends": "campaign_id, customer_id",
 }
 NOT_COMPARED = {"built_at"}
 
