@@ -333,3 +333,16 @@ def test_compliance_counts_sends_after_suppression_and_without_subscription_and_
         item["status"] for item in results if item["unique_id"].startswith("test.audience.expression_is_true_fct_campaign_compliance")
     )
     assert statuses == ["pass", "warn"], "the warn-level check fires; the error-level sanity check passes"
+
+
+def test_changing_the_pcts_never_rewrites_past_dates_of_the_history(built: Path, tmp_path: Path) -> None:
+    shutil.copy(built / "audience.duckdb", tmp_path / "audience.duckdb")
+    kept = "select * from marts.fct_segment_membership_history where as_of_date = ? order by all"
+    before = {date: db(tmp_path).rows(kept, [date]) for date in (D1, D2, L)}
+    variables = json.dumps({"as_of_date": L.isoformat(), **VARS, "holdout_pct": 20, "global_holdout_pct": 40})
+    result = dbt_in(tmp_path, tmp_path / "audience.duckdb", ["run", "--select", "path:models/intermediate", "path:models/marts", "--vars", variables])
+    assert result.success, result.exception
+    assert {date: db(tmp_path).rows(kept, [date]) for date in (D1, D2)} == {date: before[date] for date in (D1, D2)}
+    after = db(tmp_path).rows(kept, [L])
+    assert len(after) == len(before[L]) and after != before[L]
+    assert sum(1 for row in after if row[6]) > sum(1 for row in before[L] if row[6]), "more global control on L only"

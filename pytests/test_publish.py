@@ -128,7 +128,8 @@ def test_a_run_publishes_the_marts_with_their_log_and_exports(published_site: Si
             "left join marts.fct_priority_list_members as m using (as_of_date, list_name, customer_id, segment_family, segment)"
         ).fetchall()
         sendable = con.execute(
-            "select list_name, customer_id, true from marts.fct_priority_list_members where is_sendable"
+            "select list_name, customer_id, true from marts.fct_priority_list_members where is_sendable and as_of_date = ?",
+            [TODAY],
         ).fetchall()
     assert csv_rows == parquet_rows and len(csv_rows) == sum(count for *_, count in expected) > 0
     assert wrong == 0

@@ -44,7 +44,7 @@ state_at_send as (
     left join state_changes
         on
             sends.customer_id = state_changes.customer_id
-            and state_changes.occurred_at <= sends.sent_at
+            and sends.sent_at >= state_changes.occurred_at
     group by sends.campaign_id, sends.customer_id
 ),
 
@@ -66,7 +66,9 @@ per_campaign as (
         campaign_id,
         count(*) as sends,
         sum(case when is_sent_while_suppressed then 1 else 0 end) as sends_after_suppression,
-        sum(case when is_sent_never_subscribed then 1 else 0 end) as sends_never_subscribed
+        sum(case when is_sent_never_subscribed then 1 else 0 end) as sends_never_subscribed,
+        sum(case when is_sent_while_suppressed or is_sent_never_subscribed then 1 else 0 end)
+            as non_compliant_sends
     from classified
     group by campaign_id
 ),
@@ -80,8 +82,8 @@ final as (
         cast(per_campaign.sends as bigint) as sends,
         cast(per_campaign.sends_after_suppression as bigint) as sends_after_suppression,
         cast(per_campaign.sends_never_subscribed as bigint) as sends_never_subscribed,
-        {{ audience.ratio('per_campaign.sends_after_suppression + per_campaign.sends_never_subscribed',
-            'per_campaign.sends') }} as non_compliant_share,
+        {{ audience.ratio('per_campaign.non_compliant_sends', 'per_campaign.sends') }}
+            as non_compliant_share,
         campaigns.sent_at
     from per_campaign
     left join campaigns
