@@ -12,11 +12,17 @@ import datetime as dt
 import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
+
+import duckdb
 
 from audience.project import run_dbt
 
 PER_DATE_SELECTION = ["path:models/intermediate", "path:models/marts"]
+# A first run on an empty history backfills these many days before its as-of date, so
+# that forward outcomes have cohorts with mature 7- and 30-day windows from the start.
+FIRST_HISTORY_DAYS_BEFORE = (35, 28, 21, 14, 7)
 
 
 class BackfillError(RuntimeError):
@@ -96,3 +102,26 @@ def backfill(
         _dbt(["test", *_vars(max(dates))], f"testing the marts of {max(dates)}", dbt_args)
         test_seconds = time.perf_counter() - began
     return BackfillResult(sorted(dates), staging_seconds, date_seconds, test_seconds)
+
+
+def _has_history(database: Path) -> bool:
+    """True when the database holds membership history rows."""
+    if not database.exists():
+        return False
+    with duckdb.connect(str(database), read_only=True) as con:
+        [(tables,)] = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'fct_segment_membership_history'"
+        ).fetchall()
+        return bool(tables) and bool(con.execute("select 1 from marts.fct_segment_membership_history limit 1").fetchall())
+
+
+def seed_history(database: Path, as_of: dt.date) -> list[dt.date]:
+    """When ``database`` has no membership history yet, backfill the dates
+    FIRST_HISTORY_DAYS_BEFORE days before ``as_of`` (without tests: the run that follows
+    tests its own build) and return them; otherwise do nothing and return []."""
+    if _has_history(database):
+        return []
+    dates = [as_of - dt.timedelta(days=days) for days in FIRST_HISTORY_DAYS_BEFORE]
+    backfill(dates, run_tests=False)
+    return dates

@@ -21,7 +21,7 @@ import yaml
 from tqdm import tqdm
 
 from audience import preview, publish
-from audience.backfill import BackfillError, backfill, dates_between
+from audience.backfill import BackfillError, backfill, dates_between, seed_history
 from audience.export import (
     CURRENT,
     StagedExport,
@@ -232,6 +232,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         _prepare(published, exports)
         _check_raw(working, args)
+        try:
+            seeded = seed_history(working, args.as_of_date or _utc_now().date())
+        except BackfillError as error:
+            raise StepFailed("backfill", str(error), 1) from None
+        if seeded:
+            print(f"backfilled {', '.join(map(str, seeded))} into the empty history, for forward outcomes")
         print("building and testing in the working database ...")
         result = _build(args.as_of_date, args.vars)
         print("auditing the build ...")

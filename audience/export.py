@@ -6,6 +6,7 @@ from::
     exports/current -> builds/<build_id>
     exports/builds/<build_id>/manifest.json           build id, as-of date, files, rows
     exports/builds/<build_id>/<family>/<segment>.csv  and .parquet
+    exports/builds/<build_id>/lists/<list_name>.csv   and .parquet (priority lists)
 
 A build's files are written into a scratch folder, renamed to ``builds/<build_id>`` when
 complete, and only then is ``current`` replaced (a new link renamed over the old one), so
@@ -22,7 +23,7 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -37,6 +38,8 @@ SCRATCH_PREFIX = ".scratch-"
 LINK_PREFIX = ".current-"
 FORMATS = {"csv": "(format csv, header true)", "parquet": "(format parquet)"}
 COLUMNS = "as_of_date, segment_family, segment, customer_id, email, holdout_group"
+LISTS = "lists"
+LIST_COLUMNS = "as_of_date, list_name, customer_id, email, segment_family, segment, priority_rank, holdout_group"
 SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -57,6 +60,15 @@ class ExportedSegment:
 
 
 @dataclass(frozen=True)
+class ExportedList:
+    """One priority list's files, relative to the build's folder."""
+
+    list_name: str
+    rows: int
+    files: list[str]
+
+
+@dataclass(frozen=True)
 class StagedExport:
     """A complete export of one build, not yet behind ``current``."""
 
@@ -64,6 +76,7 @@ class StagedExport:
     build_id: str
     as_of_date: dt.date
     segments: list[ExportedSegment]
+    lists: list[ExportedList] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -130,11 +143,13 @@ def stage_export(published: Path, folder: Path) -> StagedExport:
                             f"order by customer_id) to {_literal(str(scratch / name))} {options}"
                         )
                     segments.append(ExportedSegment(family, segment, int(rows), names))
+                lists = _export_lists(con, scratch)
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat(),
                 "exported_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
                 "segments": [asdict(segment) for segment in segments],
+                "lists": [asdict(exported) for exported in lists],
             }
             (scratch / MANIFEST).write_text(json.dumps(manifest, indent=2))
             target = folder / BUILDS / build_id
@@ -146,7 +161,33 @@ def stage_export(published: Path, folder: Path) -> StagedExport:
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
-    return StagedExport(target, build_id, as_of, segments)
+    return StagedExport(target, build_id, as_of, segments, lists)
+
+
+def _export_lists(con: duckdb.DuckDBPyConnection, scratch: Path) -> list[ExportedList]:
+    """Each priority list's sendable rows as ``lists/<list_name>.csv`` and ``.parquet``
+    (none when the published build predates priority lists)."""
+    present = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'fct_priority_list_exports'"
+    ).fetchall()[0][0]
+    if not present:
+        return []
+    exported = []
+    counts = con.execute(
+        "select list_name, count(*) from marts.fct_priority_list_exports group by list_name order by list_name"
+    ).fetchall()
+    for list_name, rows in counts:
+        names = [_file_name(LISTS, list_name, extension) for extension in FORMATS]
+        (scratch / LISTS).mkdir(exist_ok=True)
+        for name, options in zip(names, FORMATS.values()):
+            con.execute(
+                f"copy (select {LIST_COLUMNS} from marts.fct_priority_list_exports "
+                f"where list_name = {_literal(list_name)} order by customer_id) "
+                f"to {_literal(str(scratch / name))} {options}"
+            )
+        exported.append(ExportedList(list_name, int(rows), names))
+    return exported
 
 
 def switch_current(folder: Path, staged: StagedExport) -> None:

@@ -523,6 +523,63 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
     ]
 
 
+# A campaign that worked (the demo's measurement has something to find): on the day
+# PLANTED_CAMPAIGN_DAYS before the as-of date, subscribed people of the segments below who
+# are in their treatment group (SPEC section 6: md5(family.segment:customer_id) bucket at or
+# above holdout_pct, default 10) and not in global control (bucket of 'global:' at or above
+# global_holdout_pct, default 5) buy once more within the next 7 days with the share given;
+# everyone else, and every other segment, gets no extra order. The segment is read from the
+# person's country, as region is (people whose country text does not map fall into
+# region unknown, where the planted orders do not follow the holdout groups).
+PLANTED_CAMPAIGN_DAYS = 14
+PLANTED_UPLIFT = {
+    "europe": (("DE", "GB", "FR", "NL", "ES", "IT"), 0.40),
+    "asia_pacific": (("AU", "JP", "IN", "SG"), 0.30),
+}
+PLANTED_HOLDOUT_PCT = 10
+PLANTED_GLOBAL_HOLDOUT_PCT = 5
+
+
+def _planted_orders() -> str:
+    """Insert the planted campaign's extra orders into g_orders_base (one per person at most)."""
+    region = "case " + " ".join(
+        f"when p.country_code in ({', '.join(repr(code) for code in codes)}) then '{name}'"
+        for name, (codes, _) in PLANTED_UPLIFT.items()
+    ) + " end"
+    share = "case " + " ".join(f"when region = '{name}' then {uplift}" for name, (_, uplift) in PLANTED_UPLIFT.items()) + " end"
+    bucket = "(('0x' || substr(md5({text}), 1, 8))::bigint % 100)"
+    campaign_day = f"{HORIZON_DAYS} - {PLANTED_CAMPAIGN_DAYS}"
+    return f"""
+    insert into g_orders_base by name
+    with people as (
+        select p.*, {region} as region, md5({_email_expr('p')}) as customer_key
+        from persons as p
+        where p.on_list and p.signup_day < {campaign_day} - 30
+    ),
+    treated as (
+        select *
+        from people
+        where
+            region is not null
+            and {bucket.format(text="'region.' || region || ':' || customer_key")} >= {PLANTED_HOLDOUT_PCT}
+            and {bucket.format(text="'global:' || customer_key")} >= {PLANTED_GLOBAL_HOLDOUT_PCT}
+            and rnd(i, 'planted') < {share}
+    )
+    select
+        i,
+        900 as o,
+        i * 1000 + 900 as k,
+        'O' || i || '-planted' as order_id,
+        null as customer_id,
+        {_email_expr('treated')} as email,
+        {_currency('treated.country_code')} as currency,
+        {campaign_day} + 1 + floor(rnd(i, 'planted_day') * 7) + 0.5 as order_day,
+        round(exp(3.9 + 0.75 * std_normal(i, 'planted_amount')), 2) as gross_amount,
+        false as has_discount
+    from treated
+    """
+
+
 # History: an order's second version lands about 30 hours after the first.
 SECOND_VERSION_AT = "ordered_ts + to_seconds((v * 3600 * 30 + floor(rnd(k * 2 + v, 'ord_upd') * 3600))::bigint)"
 
@@ -759,7 +816,7 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
         ("email_campaigns", [email["email_campaigns"], _loaded("email_campaigns", "sent_at", s, 0.0)]),
         ("email_events", [email["email_events"], _loaded("email_events", "occurred_at", s, 0.003)]),
         ("shop_customers", [shop["shop_customers"], _loaded("shop_customers", "updated_at", s, 0.0)]),
-        ("shop_orders", [shop["shop_orders"], ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT), orders_insert]),
+        ("shop_orders", [shop["shop_orders"], _planted_orders(), ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT), orders_insert]),
         ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
         ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
         ("shop_checkouts", [

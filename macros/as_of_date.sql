@@ -65,3 +65,11 @@
 {% macro on_or_before_as_of(date_expression) -%}
     {{ date_expression }} <= {{ audience.as_of_date() }}
 {%- endmacro %}
+
+{#- True when the as-of date is today in UTC (the day is not over: SPEC section 9 counts
+    a window as mature only when it ended before today). -#}
+{% macro as_of_date_is_today() -%}
+    {%- set configured = var('as_of_date', '') -%}
+    {%- set today = modules.datetime.datetime.utcnow().date().isoformat() -%}
+    {{ return(configured is none or (configured | string | trim) in ('', today)) }}
+{%- endmacro %}

@@ -69,8 +69,8 @@
 {%- endmacro %}
 
 {#- Every declared numeric var, checked at once (an on-run-start hook, rendered when the
-    project is parsed): vars no model reads yet (global_holdout_pct,
-    max_publish_drop_share, read by the Python tooling) are refused the same way. -#}
+    project is parsed): a var no model reads (max_publish_drop_share, read by the
+    Python tooling) is refused the same way. -#}
 {% macro validate_number_vars() -%}
     {%- for name in audience.number_var_rules() -%}
         {%- do audience.number_var(name) -%}

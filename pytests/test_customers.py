@@ -398,7 +398,7 @@ def test_an_earlier_date_recomputes_the_earlier_state(tmp_path_factory: pytest.T
 def test_a_broken_or_unsafe_custom_audience_fails_naming_it(db: Db, tmp_path: Path, predicate: str, message: str) -> None:
     audiences = [{"name": "bad_audience", "description": "A mistake.", "predicate": predicate}]
     variables = json.dumps({"as_of_date": AS_OF.isoformat(), "custom_audiences": audiences})
-    result = dbt_in(tmp_path, db.path, ["run", "--select", "fct_segment_memberships", "--vars", variables])
+    result = dbt_in(tmp_path, db.path, ["run", "--select", "int_segment_memberships_grouped", "--vars", variables])
     assert not result.success
     errors = " ".join(str(r.message) for r in result.result.results)
     assert "custom audience 'bad_audience'" in errors and message in errors
@@ -419,7 +419,7 @@ def test_valid_sql_predicates_are_accepted_and_select_what_sql_selects(db: Db, t
     shutil.copy(db.path, copy)
     audiences = [{"name": "rule", "description": "A rule a marketer wrote.", "predicate": predicate}]
     variables = json.dumps({"as_of_date": AS_OF.isoformat(), "custom_audiences": audiences})
-    result = dbt_in(tmp_path, copy, ["run", "--select", "fct_segment_memberships", "--vars", variables])
+    result = dbt_in(tmp_path, copy, ["run", "--select", "int_segment_memberships_grouped", "--vars", variables])
     assert result.success, result.exception
     built = Db(copy)
     members = built.rows("select customer_id from marts.fct_segment_memberships where segment_family = 'custom' order by 1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -101,3 +102,24 @@ def test_every_reject_reason_and_duplicate_kind_is_planted(demo: Path, tmp_path:
     ):
         assert superseded > 0, f"{table} has versions or re-deliveries"
         assert rejected / raw < 0.10, f"{table}: a few percent of bad rows, not more"
+
+
+def test_the_planted_campaign_buys_only_in_treatment_of_its_segments(demo: Path) -> None:
+    from audience.generate import PLANTED_CAMPAIGN_DAYS, PLANTED_UPLIFT
+
+    start = dt.datetime.combine(AS_OF - dt.timedelta(days=PLANTED_CAMPAIGN_DAYS - 1), dt.time())
+    end = dt.datetime.combine(AS_OF - dt.timedelta(days=PLANTED_CAMPAIGN_DAYS - 8), dt.time())
+    with duckdb.connect(str(demo), read_only=True) as con:
+        planted = con.execute(
+            "select lower(trim(email)), ordered_at from raw.shop_orders where order_id like '%-planted'"
+        ).fetchall()
+    assert len(planted) > 100
+    for email, ordered_at in planted:
+        customer = hashlib.md5(email.encode()).hexdigest()
+        assert int(hashlib.md5(f"global:{customer}".encode()).hexdigest()[:8], 16) % 100 >= 5
+        groups = {
+            int(hashlib.md5(f"region.{region}:{customer}".encode()).hexdigest()[:8], 16) % 100 >= 10
+            for region in PLANTED_UPLIFT
+        }
+        assert True in groups, "treatment in a planted segment"
+        assert ordered_at is None or start <= ordered_at < end + dt.timedelta(days=4), ordered_at

@@ -35,6 +35,12 @@ MARTS = {
     "fct_segment_holdouts": "customer_id, segment_family, segment",
     "dq_rejected_rows": "source_table, source_key, reason",
     "dq_reconciliation": "source_table",
+    "fct_segment_outcomes": "cohort_date, segment_family, segment, outcome_group, window_days",
+    "fct_segment_lift": "cohort_date, segment_family, segment, window_days, comparison",
+    "fct_priority_list_members": "list_name, customer_id",
+    "fct_priority_list_exports": "list_name, customer_id",
+    "fct_campaign_compliance": "campaign_id",
+    "fct_email_sends": "campaign_id, customer_id",
 }
 NOT_COMPARED = {"built_at"}
 
@@ -107,7 +113,7 @@ def test_unsafe_predicates_are_refused_on_postgres(server: Server, duckdb_build:
     audiences = [{"name": "bad_audience", "description": "An attack.", "predicate": INJECTIONS[name]}]
     with server_env(server):
         result = run_dbt([
-            "run", "--select", "fct_segment_memberships", "--target", "postgres",
+            "run", "--select", "int_segment_memberships_grouped", "--target", "postgres",
             "--vars", json.dumps({"as_of_date": AS_OF, "custom_audiences": audiences}),
             "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
         ])  # fmt: skip

@@ -92,6 +92,8 @@ def test_a_run_publishes_the_marts_with_their_log_and_exports(published_site: Si
 
     [(build_id, as_of, started, published_at, models, passed, warned, overridden, commit)] = site.rows("select * from marts.publish_log")
     assert as_of == TODAY and started <= published_at and overridden == ""
+    # The first run backfilled weekly dates into the empty history: outcomes have cohorts.
+    assert site.rows("select count(distinct cohort_date), count(*) filter (where is_mature) > 0 from marts.fct_segment_outcomes") == [(6, True)]
     assert models > 40 and passed > 200 and warned >= 0
     assert commit is None or len(commit) == 40
 
@@ -105,17 +107,33 @@ def test_a_run_publishes_the_marts_with_their_log_and_exports(published_site: Si
 
     expected = site.rows("select segment_family, segment, count(*) from marts.fct_segment_exports group by all order by all")
     assert [(s["segment_family"], s["segment"], s["rows"]) for s in manifest["segments"]] == expected
+    segment_files = {
+        kind: "[" + ", ".join(f"'{current / name}'" for s in manifest["segments"] for name in s["files"] if name.endswith(kind)) + "]"
+        for kind in (".csv", ".parquet")
+    }
+    list_files = [name for exported in manifest["lists"] for name in exported["files"]]
+    assert {name.split("/")[0] for name in list_files} == {"lists"} and list_files
     with duckdb.connect(str(site.published), read_only=True) as con:
-        csv_rows = con.execute(f"select * from read_csv('{current}/*/*.csv') order by all").fetchall()
-        parquet_rows = con.execute(f"select * from read_parquet('{current}/*/*.parquet') order by all").fetchall()
+        csv_rows = con.execute(f"select * from read_csv({segment_files['.csv']}) order by all").fetchall()
+        parquet_rows = con.execute(f"select * from read_parquet({segment_files['.parquet']}) order by all").fetchall()
         wrong = con.execute(
-            f"select count(*) from read_parquet('{current}/*/*.parquet') as exported "
+            f"select count(*) from read_parquet({segment_files['.parquet']}) as exported "
             "left join marts.fct_segment_holdouts as h using (customer_id, segment_family, segment) "
             "left join marts.dim_customers as c using (customer_id) "
-            "where h.holdout_group is distinct from 'treatment' or c.is_suppressed or not c.is_emailable"
+            "where h.holdout_group is distinct from 'treatment' or c.is_suppressed or not c.is_emailable "
+            "or c.is_global_control"
         ).fetchall()[0][0]
+        listed = con.execute(
+            f"select list_name, customer_id, is_sendable from read_parquet('{current}/lists/*.parquet') as exported "
+            "left join marts.fct_priority_list_members as m using (as_of_date, list_name, customer_id, segment_family, segment)"
+        ).fetchall()
+        sendable = con.execute(
+            "select list_name, customer_id, true from marts.fct_priority_list_members where is_sendable and as_of_date = ?",
+            [TODAY],
+        ).fetchall()
     assert csv_rows == parquet_rows and len(csv_rows) == sum(count for *_, count in expected) > 0
     assert wrong == 0
+    assert sorted(listed) == sorted(sendable) and len(listed) == sum(exported["rows"] for exported in manifest["lists"]) > 0
 
 
 READER = textwrap.dedent(

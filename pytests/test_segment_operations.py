@@ -4,6 +4,7 @@ transitions, performance, overlap and the warn-level checks (exports: test_publi
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -263,15 +264,43 @@ def test_a_distinct_pair_naming_an_exclusive_family_fails_early_with_its_name(co
     assert "'lifecycle.new' must be 'family.segment' with family one of behaviour" in str(result.exception)
 
 
-def test_the_export_check_fails_on_a_control_member(copy: Path) -> None:
+@pytest.mark.parametrize(
+    "planted",
+    [
+        "select h.as_of_date, h.segment_family, h.segment, h.customer_id, c.email, 'treatment' "
+        "from marts.fct_segment_holdouts h join marts.dim_customers c using (customer_id) "
+        "where h.holdout_group = 'control' and c.is_emailable limit 1",
+        "select h.as_of_date, h.segment_family, h.segment, h.customer_id, c.email, 'treatment' "
+        "from marts.fct_segment_holdouts h join marts.dim_customers c using (customer_id) "
+        "where h.holdout_group = 'treatment' and c.is_global_control and c.is_emailable limit 1",
+    ],
+    ids=["control", "global_control"],
+)
+def test_the_export_check_fails_on_a_held_out_member(copy: Path, planted: str) -> None:
     with duckdb.connect(str(copy / "audience.duckdb")) as con:
-        con.execute(
-            "insert into marts.fct_segment_exports "
-            "select h.as_of_date, h.segment_family, h.segment, h.customer_id, c.email, 'treatment' "
-            "from marts.fct_segment_holdouts h join marts.dim_customers c using (customer_id) "
-            "where h.holdout_group = 'control' and c.is_emailable limit 1"
-        )
+        con.execute(f"insert into marts.fct_segment_exports {planted}")
+        assert con.execute("select count(*) from marts.fct_segment_exports").fetchall()[0][0] > 0
     result = dbt_in(copy, copy / "audience.duckdb", ["test", "--select", "fct_segment_exports", "--vars", json.dumps({"as_of_date": DATES[-1].isoformat()})])
     assert not result.success
-    failed = [item["unique_id"] for item in json.loads((copy / "target" / "run_results.json").read_text())["results"] if item["status"] == "fail"]
-    assert len(failed) == 1 and "exports_only_emailable_treatment" in failed[0]
+    failed = [item for item in json.loads((copy / "target" / "run_results.json").read_text())["results"] if item["status"] == "fail"]
+    assert len(failed) == 1 and "exports_only_sendable" in failed[0]["unique_id"] and failed[0]["failures"] == 1
+
+
+def test_exports_are_exactly_the_sendable_rows_of_the_date(built: Path) -> None:
+    history = db(built).rows(
+        "select h.segment_family, h.segment, h.customer_id, h.holdout_group, h.is_global_control, h.is_emailable, "
+        "h.is_sendable, c.is_suppressed from marts.fct_segment_membership_history h "
+        "join marts.dim_customers c using (customer_id) where h.as_of_date = ?",
+        [DATES[-1]],
+    )
+    expected = set()
+    for family, segment, cid, group, global_control, emailable, sendable, suppressed in history:
+        bucket = int(hashlib.md5(f"global:{cid}".encode()).hexdigest()[:8], 16) % 100
+        assert global_control == (bucket < 5)
+        assert sendable == (emailable and group == "treatment" and not global_control)
+        assert not (suppressed and sendable)
+        if sendable:
+            expected.add((family, segment, cid))
+    assert any(row[4] and row[5] and row[3] == "treatment" for row in history), "a sendable-but-for-global-control row exists"
+    exported = set(db(built).rows("select segment_family, segment, customer_id from marts.fct_segment_exports"))
+    assert exported == expected and len(expected) > 100

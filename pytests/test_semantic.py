@@ -29,6 +29,7 @@ from audience.project import DATABASE_ENV, PROJECT_DIR
 from conftest import Db, dbt_in
 
 AS_OF = "2026-06-30"
+EARLIER = "2026-06-10"
 VARS = json.dumps({"as_of_date": AS_OF})
 MF = Path(sys.executable).with_name("mf")
 # One (campaign, customer) pair per row; a null campaign is a value of its own, as in
@@ -36,6 +37,15 @@ MF = Path(sys.executable).with_name("mf")
 EMAIL_PAIRS = """
     select distinct {grain} event_type, campaign_id, customer_id
     from marts.fct_email_events
+"""
+# One row per (campaign, customer) sent to, dated by its last send, opened or not (at
+# any time on or before the as-of date): what open_rate and the performance mart count.
+SENT_PAIRS = """
+    select campaign_id, customer_id, max(event_date) filter (where event_type = 'send') as send_date,
+        bool_or(event_type = 'open') as opened, bool_or(event_type = 'click') as clicked
+    from marts.fct_email_events where campaign_id is not null
+    group by campaign_id, customer_id
+    having count(*) filter (where event_type = 'send') > 0
 """
 
 Artifact = dict[str, Any]
@@ -49,12 +59,16 @@ class Built:
     def db(self) -> Db:
         return Db(self.database)
 
-    def mf_query(self, metrics: list[str], group_by: list[str] | None = None) -> list[dict[str, str | None]]:
+    def mf_query(
+        self, metrics: list[str], group_by: list[str] | None = None, where: str | None = None
+    ) -> list[dict[str, str | None]]:
         """Run `mf query` as a subprocess on this build; its CSV rows, empty cells as None."""
         out = self.workdir / f"mf-query-{len(list(self.workdir.glob('mf-query-*.csv')))}.csv"
         command = [str(MF), "query", "--metrics", ",".join(metrics), "--csv", str(out)]
         if group_by:
             command += ["--group-by", ",".join(group_by)]
+        if where:
+            command += ["--where", where]
         env = {
             **os.environ,
             DATABASE_ENV: str(self.database),
@@ -80,6 +94,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     database = workdir / "audience.duckdb"
     generate(database, profile="S", as_of_date=dt.date.fromisoformat(AS_OF), seed=11)
     skip_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    # An earlier date first, so the history has a cohort with a window of outcomes.
+    result = dbt_in(workdir, database, ["build", "--vars", json.dumps({"as_of_date": EARLIER}), *skip_tests])
+    assert result.success, f"dbt build as of {EARLIER} failed; logs in {workdir / 'logs'}"
     result = dbt_in(workdir, database, ["build", "--vars", VARS, *skip_tests])
     assert result.success, f"dbt build failed; logs in {workdir / 'logs'}"
     assert dbt_in(workdir, database, ["parse", "--vars", VARS]).success
@@ -142,8 +159,10 @@ def test_mf_totals_equal_sql_over_the_marts(built: Built) -> None:
     assert (int(row["sends"]), int(row["unique_opens"]), int(row["unique_clicks"]), int(row["unsubscribes"])) == (
         sends, opens, clicks, unsubscribes,
     )
-    assert_rate(row["open_rate"], ratio(opens, sends), "open_rate")
-    assert_rate(row["click_rate"], ratio(clicks, sends), "click_rate")
+    [(sent, opened, clicked)] = db.rows(f"select count(*), count(*) filter (where opened), count(*) filter (where clicked) from ({SENT_PAIRS})")
+    assert sent == sends and 0 < clicked < opened <= opens
+    assert_rate(row["open_rate"], ratio(opened, sends), "open_rate")
+    assert_rate(row["click_rate"], ratio(clicked, sends), "click_rate")
     assert_rate(row["unsubscribe_rate"], ratio(unsubscribes, sends), "unsubscribe_rate")
 
 
@@ -162,10 +181,9 @@ def test_mf_by_month_equals_sql_over_the_marts(built: Built) -> None:
         "coalesce(sum(net_revenue_usd) filter (where is_counted), 0) from marts.fct_orders group by 1"
     ):
         expected[month] = [orders, revenue, None]
-    grain = "cast(date_trunc('month', event_date) as date) as month,"
     for month, sends, opens in db.rows(
-        f"select month, count(*) filter (where event_type = 'send'), count(*) filter (where event_type = 'open') "
-        f"from ({EMAIL_PAIRS.format(grain=grain)}) group by month"
+        f"select cast(date_trunc('month', send_date) as date), count(*), count(*) filter (where opened) "
+        f"from ({SENT_PAIRS}) group by 1"
     ):
         expected.setdefault(month, [None, None, None])[2] = ratio(opens, sends)
     assert len(expected) > 12
@@ -192,6 +210,63 @@ def test_mf_segment_members_equal_sql_over_the_mart(built: Built) -> None:
     )
     assert len(expected) > 20
     assert actual == expected
+
+
+def test_open_and_click_rates_are_the_performance_marts_numbers(built: Built) -> None:
+    start = (dt.date.fromisoformat(AS_OF) - dt.timedelta(days=89)).isoformat()
+    rows = built.mf_query(
+        ["open_rate", "click_rate"],
+        ["customer__lifecycle_stage"],
+        f"{{{{ TimeDimension('metric_time', 'day') }}}} >= '{start}'",
+    )
+    actual = {row["customer__lifecycle_stage"]: (row["open_rate"], row["click_rate"]) for row in rows}
+    expected = {
+        segment: (opened, clicked)
+        for segment, opened, clicked in built.db().rows(
+            "select segment, unique_open_rate_90d, unique_click_rate_90d from marts.fct_segment_performance "
+            "where segment_family = 'lifecycle' and as_of_date = ? and sends_90d > 0",
+            [dt.date.fromisoformat(AS_OF)],
+        )
+    }
+    assert len(expected) >= 3 and set(actual) == set(expected)
+    for segment, (opened, clicked) in expected.items():
+        assert decimal.Decimal(actual[segment][0]).quantize(decimal.Decimal("0.0001"), decimal.ROUND_HALF_UP) == opened, segment
+        assert decimal.Decimal(actual[segment][1]).quantize(decimal.Decimal("0.0001"), decimal.ROUND_HALF_UP) == clicked, segment
+
+
+def test_outcome_metrics_and_holdout_lift_are_the_marts_numbers(built: Built) -> None:
+    keys = ["segment_outcome__segment_family", "segment_outcome__segment", "segment_outcome__window_days"]
+    where = f"{{{{ TimeDimension('segment_outcome__cohort_date', 'day') }}}} = '{EARLIER}'"
+    rates = built.mf_query(["conversion_rate", "converters"], [*keys, "segment_outcome__outcome_group"], where)
+    expected = {
+        (family, segment, str(window), group): (rate, converters)
+        for family, segment, window, group, rate, converters in built.db().rows(
+            "select segment_family, segment, window_days, outcome_group, conversion_rate, converters "
+            "from marts.fct_segment_outcomes where cohort_date = ?",
+            [dt.date.fromisoformat(EARLIER)],
+        )
+    }
+    actual = {
+        tuple(row[key] for key in [*keys, "segment_outcome__outcome_group"]): (
+            decimal.Decimal(row["conversion_rate"]).quantize(decimal.Decimal("0.0001"), decimal.ROUND_HALF_UP),
+            int(row["converters"]),
+        )
+        for row in rates
+    }
+    assert actual == expected and sum(converters for _, converters in expected.values()) > 0
+    lifts = built.mf_query(["holdout_lift"], keys, where)
+    expected_lift = {
+        (family, segment, str(window)): lift
+        for family, segment, window, lift in built.db().rows(
+            "select segment_family, segment, window_days, lift from marts.fct_segment_lift "
+            "where comparison = 'holdout' and cohort_date = ? and lift is not null",
+            [dt.date.fromisoformat(EARLIER)],
+        )
+    }
+    got = {tuple(row[key] for key in keys): row["holdout_lift"] for row in lifts if row["holdout_lift"] is not None}
+    assert set(got) == set(expected_lift) and any(value != 0 for value in expected_lift.values())
+    for key, lift in expected_lift.items():
+        assert float(got[key]) == pytest.approx(lift, abs=1e-12), key
 
 
 def missing_docs(manifest: Artifact, catalog: Artifact) -> list[str]:

@@ -1,12 +1,12 @@
--- What the sending tools receive: per segment, its emailable members in the treatment
--- group on the as-of date, with their email. Control members are held out of every
--- send; a suppressed customer is never emailable, so never here.
+-- What the sending tools receive: per segment, its sendable members on the as-of date
+-- (emailable, in the treatment group, not global control), with their email. Control
+-- and global-control members are held out of every send; a suppressed customer is
+-- never emailable, so never here.
 with history as (
     select * from {{ ref('fct_segment_membership_history') }}
     where
         as_of_date = {{ audience.as_of_date() }}
-        and is_emailable
-        and holdout_group = 'treatment'
+        and is_sendable
 ),
 
 customers as (

@@ -61,6 +61,7 @@ final as (
         located.shop_customer_id,
         cast(located.employee_count as {{ dbt.type_int() }}) as employee_count,
         email_states.is_subscribed as is_emailable,
+        {{ audience.is_global_control('customers.customer_id') }} as is_global_control,
         email_states.last_engaged_date,
         email_states.last_subscribed_at,
         cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as built_at

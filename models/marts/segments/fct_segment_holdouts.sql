@@ -1,8 +1,10 @@
+{{ config(materialized='view') }}
 -- One row per membership row: control or treatment. Control when the membership's
 -- bucket (first 8 hex digits of md5(family.segment:customer_id), mod 100) is below
--- holdout_pct: stable across runs and engines.
-with memberships as (
-    select * from {{ ref('fct_segment_memberships') }}
+-- holdout_pct: stable across runs and engines. A view: the group is computed once,
+-- upstream, with the customer's global-control flag.
+with grouped as (
+    select * from {{ ref('int_segment_memberships_grouped') }}
 ),
 
 final as (
@@ -11,14 +13,9 @@ final as (
         customer_id,
         segment_family,
         segment,
-        case
-            when
-                {{ audience.holdout_bucket("segment_family || '.' || segment", 'customer_id') }}
-                < {{ audience.number_var('holdout_pct') }}
-                then 'control'
-            else 'treatment'
-        end as holdout_group
-    from memberships
+        holdout_group,
+        is_global_control
+    from grouped
 )
 
 select * from final
