@@ -233,7 +233,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _prepare(published, exports)
         _check_raw(working, args)
         try:
-            seeded = seed_history(working, args.as_of_date or _utc_now().date())
+            seeded = [] if args.no_history_seed else seed_history(working, args.as_of_date or _utc_now().date())
         except BackfillError as error:
             raise StepFailed("backfill", str(error), 1) from None
         if seeded:
@@ -439,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--as-of-date", type=_date, help="build as of this date (default: today, UTC)")
     run.add_argument(
         "--vars", type=_vars, default={}, help="dbt vars for this build, as YAML or JSON: --vars '{holdout_pct: 20}'"
+    )
+    run.add_argument(
+        "--no-history-seed",
+        action="store_true",
+        help="on a first run (empty history), do not backfill earlier dates for forward outcomes",
     )
     run.add_argument(
         "--override",

@@ -28,7 +28,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_stale_sources_are_refused_with_their_names_and_age(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     generate(database, profile="demo", as_of_date=TODAY - dt.timedelta(days=5))
-    assert main(["run"]) == 3
+    assert main(["run", "--no-history-seed"]) == 3
     err = capsys.readouterr().err
     assert "error: audit: [freshness] Refusing to publish marts" in err
     for table in ("raw.shop_orders", "raw.email_events", "raw.crm_accounts"):
@@ -40,7 +40,7 @@ def test_stale_sources_are_refused_with_their_names_and_age(database: Path, caps
 
 def test_an_override_publishes_records_it_and_prints_the_summary(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     generate(database, profile="demo", as_of_date=TODAY - dt.timedelta(days=5))
-    assert main(["run", "--override", "freshness", "--as-of-date", (TODAY - dt.timedelta(days=5)).isoformat()]) == 0
+    assert main(["run", "--no-history-seed", "--override", "freshness", "--as-of-date", (TODAY - dt.timedelta(days=5)).isoformat()]) == 0
     out = capsys.readouterr().out
     assert "publishing although the freshness audit failed (--override freshness)" in out
     with duckdb.connect(str(database.parent / "audience.duckdb"), read_only=True) as con:

@@ -33,7 +33,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         monkeypatch.setenv(PUBLISHED_ENV, str(folder / "audience.duckdb"))
         monkeypatch.setenv(EXPORT_DIR_ENV, str(folder / "exports"))
         generate(folder / "working.duckdb", profile="S", as_of_date=TODAY)
-        assert main(["run"]) == 0
+        assert main(["run", "--no-history-seed"]) == 0
     return folder / "audience.duckdb"
 
 
