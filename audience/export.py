@@ -26,6 +26,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb
+
 
 from audience.project import PROJECT_DIR
 from audience.publish import private_files, read_only
