@@ -128,3 +128,22 @@ INJECTIONS = {
     "environment": "getenv('HOME') is not null",
     "subquery_comparison": "counted_orders = any(select 1)",
 }
+
+
+#: Predicates a custom audience and the preview command both refuse, with the words of
+#: the refusal: the two apply the same rules (macros/custom_audiences.sql, its mirror in
+#: audience/preview.py).
+REFUSED_PREDICATES = [
+    ("no_such_column > 1", "unknown column(s) no_such_column"),
+    ("value_tier = 'high' and", "broken predicate"),
+    (INJECTIONS["raw_personal_data"], "not allowed: select, md5, from, query_table"),
+    (INJECTIONS["local_file"], "not allowed: exists, select, from, read_text"),
+    (INJECTIONS["from_first_query"], "not allowed: exists, read_text"),
+    (INJECTIONS["second_statement"], "no ';'"),
+    (INJECTIONS["environment"], "not allowed: getenv"),
+    (INJECTIONS["subquery_comparison"], "not allowed: any"),
+    ("counted_orders > 0 and customers.email is not null", "unknown column(s) customers"),
+    # past the word rules, DuckDB's parser refuses what is not a plain expression
+    ("counted_orders = [1, 2][1]", "not a plain expression over dim_customers columns (refused: list_value)"),
+    ("counted_orders = ?", "not a plain expression over dim_customers columns (refused: parameter)"),
+]

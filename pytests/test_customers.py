@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conftest import INJECTIONS, Db, Rows, build, dbt_in
+from conftest import REFUSED_PREDICATES, Db, Rows, build, dbt_in
 
 AS_OF = dt.date(2026, 6, 30)
 EARLIER = dt.date(2026, 4, 1)  # 90 days before AS_OF
@@ -380,20 +380,7 @@ def test_an_earlier_date_recomputes_the_earlier_state(tmp_path_factory: pytest.T
 
 @pytest.mark.parametrize(
     ("predicate", "message"),
-    [
-        ("no_such_column > 1", "unknown column(s) no_such_column"),
-        ("value_tier = 'high' and", "broken predicate"),
-        (INJECTIONS["raw_personal_data"], "not allowed: select, md5, from, query_table"),
-        (INJECTIONS["local_file"], "not allowed: exists, select, from, read_text"),
-        (INJECTIONS["from_first_query"], "not allowed: exists, read_text"),
-        (INJECTIONS["second_statement"], "no ';'"),
-        (INJECTIONS["environment"], "not allowed: getenv"),
-        (INJECTIONS["subquery_comparison"], "not allowed: any"),
-        ("counted_orders > 0 and customers.email is not null", "unknown column(s) customers"),
-        # past the word rules, DuckDB's parser refuses what is not a plain expression
-        ("counted_orders = [1, 2][1]", "not a plain expression over dim_customers columns (refused: list_value)"),
-        ("counted_orders = ?", "not a plain expression over dim_customers columns (refused: parameter)"),
-    ],
+    REFUSED_PREDICATES,
 )
 def test_a_broken_or_unsafe_custom_audience_fails_naming_it(db: Db, tmp_path: Path, predicate: str, message: str) -> None:
     audiences = [{"name": "bad_audience", "description": "A mistake.", "predicate": predicate}]

@@ -19,7 +19,7 @@ from audience.export import EXPORT_DIR_ENV
 from audience.generate import generate
 from audience.preview import PREDICATE_FUNCTIONS, PREDICATE_WORDS, preview, register
 from audience.project import DATABASE_ENV, PROJECT_DIR, PUBLISHED_ENV
-from conftest import INJECTIONS
+from conftest import REFUSED_PREDICATES
 
 TODAY = dt.datetime.now(dt.timezone.utc).date()
 
@@ -119,17 +119,7 @@ def test_a_declared_audience_previews_as_its_memberships(published: Path, monkey
 @pytest.mark.parametrize(
     ("predicate", "message"),
     [
-        ("no_such_column > 1", "unknown column(s) no_such_column"),
-        ("value_tier = 'high' and", "broken predicate"),
-        (INJECTIONS["raw_personal_data"], "not allowed: select, md5, from, query_table"),
-        (INJECTIONS["local_file"], "not allowed: exists, select, from, read_text"),
-        (INJECTIONS["from_first_query"], "not allowed: exists, read_text"),
-        (INJECTIONS["second_statement"], "no ';'"),
-        (INJECTIONS["environment"], "not allowed: getenv"),
-        (INJECTIONS["subquery_comparison"], "not allowed: any"),
-        ("counted_orders > 0 and customers.email is not null", "unknown column(s) customers"),
-        ("counted_orders = [1, 2][1]", "not a plain expression over dim_customers columns (refused: list_value)"),
-        ("counted_orders = ?", "not a plain expression over dim_customers columns (refused: parameter)"),
+        *REFUSED_PREDICATES,
         ("region > 5", "the predicate fails on the published dim_customers"),
         ("   ", "the predicate is empty"),
     ],
