@@ -25,6 +25,17 @@
     {{ '>' if audience.as_of_date_is_today() else '>=' }} {{ days }})
 {%- endmacro %}
 
+{#- The first family of the registry (var segment_families) that is exhaustive over
+    customers: every customer is in exactly one of its segments on every date, so its
+    memberships list the customers of a date once (fct_segment_outcomes' cohorts). -#}
+{% macro customer_family() -%}
+    {%- for name, family in var('segment_families').items()
+        if family['exhaustive'] and family['population'] == 'customers' -%}
+        {{ return(name) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("var segment_families needs a family that is exhaustive over customers (population: customers), for the cohorts of fct_segment_outcomes") }}
+{%- endmacro %}
+
 {#- Pre-hook of fct_segment_outcomes: delete the (cohort, window) rows that were not mature
     when measured, for cohorts on or before this build's date, unless a later build
     measured them (a backfill of an earlier date never replaces a later measurement).

@@ -80,12 +80,15 @@ emailable as (
     where history.is_emailable
 ),
 
+-- One row per emailable customer of a cohort: their membership of a family that holds
+-- every customer exactly once (exhaustive over customers), not a distinct over all rows.
 cohort_customers as (
-    select distinct
+    select
         cohort_date,
         customer_id,
         is_global_control
     from emailable
+    where segment_family = '{{ audience.customer_family() }}'
 ),
 
 members as (
@@ -138,30 +141,61 @@ converted as (
     group by orders_after.cohort_date, orders_after.customer_id, pending.window_days
 ),
 
-measured as (
+-- Members are counted once per cohort, converters only from the converted customers'
+-- memberships: the windows multiply the few converters, not every membership row.
+member_counts as (
+    select
+        cohort_date,
+        segment_family,
+        segment,
+        outcome_group,
+        count(*) as members
+    from members
+    group by cohort_date, segment_family, segment, outcome_group
+),
+
+converter_counts as (
     select
         members.cohort_date,
         members.segment_family,
         members.segment,
         members.outcome_group,
-        pending.window_days,
-        count(*) as members,
-        count(converted.customer_id) as converters,
-        sum(coalesce(converted.revenue_usd, 0)) as revenue_usd
-    from members
-    inner join pending
-        on members.cohort_date = pending.cohort_date
-    left join converted
+        converted.window_days,
+        count(*) as converters,
+        sum(converted.revenue_usd) as revenue_usd
+    from converted
+    inner join members
         on
-            members.cohort_date = converted.cohort_date
-            and members.customer_id = converted.customer_id
-            and pending.window_days = converted.window_days
+            converted.cohort_date = members.cohort_date
+            and converted.customer_id = members.customer_id
     group by
         members.cohort_date,
         members.segment_family,
         members.segment,
         members.outcome_group,
-        pending.window_days
+        converted.window_days
+),
+
+measured as (
+    select
+        member_counts.cohort_date,
+        member_counts.segment_family,
+        member_counts.segment,
+        member_counts.outcome_group,
+        pending.window_days,
+        member_counts.members,
+        coalesce(converter_counts.converters, 0) as converters,
+        coalesce(converter_counts.revenue_usd, 0) as revenue_usd
+    from member_counts
+    inner join pending
+        on member_counts.cohort_date = pending.cohort_date
+    left join converter_counts
+        on
+            member_counts.cohort_date = converter_counts.cohort_date
+            and member_counts.segment_family = converter_counts.segment_family
+            and member_counts.segment = converter_counts.segment
+            and member_counts.outcome_group = converter_counts.outcome_group
+            and pending.window_days = converter_counts.window_days
 ),
 
 final as (
