@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 # make bench PROFILE=M: benchmark size (demo, M or L; CI runs demo).
 PROFILE ?= demo
+# make bench FLOOR=../shared/perf/sql_floor.py: also time that SQL floor script on the bench's data.
+FLOOR ?=
 
 .PHONY: run test lint pytest generate bench clean
 
@@ -33,7 +35,7 @@ pytest: $(STAMP)
 test: lint pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m audience.bench --profile $(PROFILE) $(ARGS)
+	$(BIN)/python -m audience.bench --profile $(PROFILE) $(if $(FLOOR),--floor $(FLOOR)) $(ARGS)
 
 clean:
 	rm -rf target logs $(VENV)

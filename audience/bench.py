@@ -1,4 +1,4 @@
-"""Benchmark: ``python -m audience.bench --profile demo|M|L [--out bench/]``.
+"""Benchmark: ``python -m audience.bench --profile demo|M|L [--out bench/] [--floor SCRIPT]``.
 
 Generates raw data at a profile, runs a full ``dbt build``, publishes it (the published
 file and its exports, as ``run`` does after its audits), appends one day and runs the
@@ -257,8 +257,9 @@ def _short(unique_id: str) -> str:
     return unique_id.split(".")[-1]
 
 
-def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
-    """Run every step and return the figures."""
+def run(profile: str, out: Path, as_of: dt.date, seed: int, floor: Path | None = None) -> dict[str, Any]:
+    """Run every step and return the figures; with ``floor``, also that SQL floor script
+    (``python FLOOR run DB AS_OF``, reading raw.* only) on the same raw data."""
     paths = Paths(out=out.resolve(), profile=profile)
     paths.reset()
     env = {**os.environ, DATABASE_ENV: str(paths.database)}
@@ -299,10 +300,20 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int) -> dict[str, Any]:
     )  # fmt: skip
     baseline_timings = json.loads(timings_path.read_text())
 
-    return _figures(
+    figures = _figures(
         profile, as_of, seed, raw_rows, appended, generated, full, published, append, daily, baseline,
         run_results, daily_results, json.loads(manifest_path.read_text()), baseline_timings,
     )  # fmt: skip
+    if floor is not None:
+        # The raw-only copy: the baseline added marts beside raw.*, which the floor never reads.
+        measured = run_measured(
+            f"SQL floor ({floor.name})",
+            [sys.executable, str(floor.resolve()), "run", str(paths.raw_copy), as_of.isoformat()],
+            paths.work / "floor.log",
+        )
+        figures["floor"] = {**asdict(measured), "script": str(floor)}
+        figures["ratio_full_build_to_floor"] = full.seconds / measured.seconds
+    return figures
 
 
 def _figures(
@@ -444,6 +455,15 @@ def markdown(figures: dict[str, Any]) -> str:
         f"**Full build / baseline: {f['ratio_full_build_to_baseline']:.2f}×** "
         f"(full build wall time over the baseline's SQL time). Nodes in the full build, summed "
         f"run time per kind: {_per_type_text(full['per_resource_type'])}.",
+    ]
+    if "floor" in f:
+        lines += [
+            "",
+            f"**Full build / SQL floor: {f['ratio_full_build_to_floor']:.2f}×** (full build wall time over "
+            f"the wall time of `{Path(f['floor']['script']).name}` on the same raw data: "
+            f"{f['floor']['seconds']:.1f} s, peak {_mib(f['floor']['peak_rss_bytes'])}).",
+        ]
+    lines += [
         "",
         f"**Publish / full build: {f['publish']['seconds'] / full['seconds']:.0%}** (what publishing adds "
         "to a run, start-up of its process included).",
@@ -451,6 +471,14 @@ def markdown(figures: dict[str, Any]) -> str:
         f"**Daily build / full build: {day['build']['seconds'] / full['seconds']:.0%}**. Nodes in the daily "
         f"build, summed run time per kind: {_per_type_text(day['build']['per_resource_type'])}.",
     ]
+    if "previous" in f:
+        before = f["previous"]
+        lines += [
+            "",
+            f"Last run of this profile ({before['as_of_date']}, seed {before['seed']}): full build "
+            f"{before['full_seconds']:.1f} s (now {full['seconds'] / before['full_seconds']:.2f}× that), "
+            f"daily build {before['daily_seconds']:.1f} s (now {day['build']['seconds'] / before['daily_seconds']:.2f}×).",
+        ]
     for title, key in (("full build", "slowest_models"), ("daily build", "slowest_models_daily")):
         lines += [
             "",
@@ -479,6 +507,20 @@ def markdown(figures: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _previous(path: Path) -> dict[str, Any] | None:
+    """The headline figures of the last run of a profile (its JSON), to compare with."""
+    try:
+        last = json.loads(path.read_text())
+        return {
+            "as_of_date": last["as_of_date"],
+            "seed": last["seed"],
+            "full_seconds": last["full_build"]["seconds"],
+            "daily_seconds": last["next_day"]["build"]["seconds"],
+        }
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -492,6 +534,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_DIR / "bench", help="output folder (default bench/)")
     parser.add_argument("--as-of-date", type=_date, default=DEFAULT_AS_OF, help=f"as-of date (default {DEFAULT_AS_OF})")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
+    parser.add_argument(
+        "--floor", type=Path, help="a SQL floor script (python FLOOR run DB AS_OF) to time on the same raw data"
+    )
     # One step in its own process, so that its memory is measured alone (internal).
     parser.add_argument("--step", choices=["generate", "next-day", "publish", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--published", type=Path, help=argparse.SUPPRESS)
@@ -502,13 +547,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.step:
         return _worker(args)
+    if args.floor is not None and not args.floor.is_file():
+        parser.error(f"--floor: no such file: {args.floor}")
+    out = args.out.resolve()
+    previous = _previous(out / f"{args.profile}.json")
     try:
-        figures = run(args.profile, args.out, args.as_of_date, args.seed)
+        figures = run(args.profile, args.out, args.as_of_date, args.seed, args.floor)
     except StepFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if previous is not None:
+        figures["previous"] = previous
     report = markdown(figures)
-    out = args.out.resolve()
     (out / f"{args.profile}.json").write_text(json.dumps(figures, indent=2) + "\n")
     (out / f"{args.profile}.md").write_text(report)
     print()
