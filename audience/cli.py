@@ -24,6 +24,7 @@ from audience import preview, publish
 from audience.backfill import BackfillError, backfill, dates_between, seed_history
 from audience.export import (
     CURRENT,
+    MANIFEST,
     StagedExport,
     current_build_id,
     discard,
@@ -33,11 +34,12 @@ from audience.export import (
     stage_export,
     switch_current,
 )
-from audience.freshness import FreshnessError, check_sources, stale_message
+from audience.freshness import FreshnessError, SourceAge, check_sources, human_age, stale_message
 from audience.generate import PROFILES, generate, generate_next_day
 from audience.project import database_path, exclusive_families, project_commit, project_vars, published_path, run_dbt
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, contract_problems
 from audience.report import summary
+from audience.report_html import write_report
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -189,16 +191,26 @@ def _max_drop_share(extra_vars: dict[str, Any]) -> float:
     return float(value)
 
 
+def _freshness(args: argparse.Namespace) -> list[SourceAge]:
+    """The freshness of every raw table (the audit's first part; the report shows it)."""
+    try:
+        return check_sources(args.target if args.target != "duckdb" else None)
+    except FreshnessError as error:
+        raise StepFailed("audit", str(error), 2) from None
+
+
+def _freshness_rows(ages: list[SourceAge]) -> list[dict[str, str]]:
+    """Freshness as the export manifest and the report record it."""
+    return [{"table": age.table, "status": age.status, "age": human_age(age.age_seconds)} for age in ages]
+
+
 def _audited_row(
     args: argparse.Namespace, result: dbtRunnerResult, new: publish.Facts, previous: publish.Facts | None,
-    started: dt.datetime,
+    started: dt.datetime, ages: list[SourceAge],
 ) -> publish.LogRow | None:
     """The publish log row of a build that passed its audits (or whose failed audits were
     overridden); None for a backfill of an earlier date, which publishes nothing."""
-    try:
-        stale = stale_message(check_sources(args.target if args.target != "duckdb" else None))
-    except FreshnessError as error:
-        raise StepFailed("audit", str(error), 2) from None
+    stale = stale_message(ages)
     failures = publish.audit(new, previous, _max_drop_share(args.vars), stale)
     overridden = sorted({failure.audit for failure in failures} & set(args.override))
     blocking = [failure for failure in failures if failure.audit not in overridden]
@@ -244,10 +256,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         families = exclusive_families()
         with duckdb.connect(str(working), read_only=True) as con:
             new = publish.read_facts(lambda sql: con.execute(sql).fetchall(), families)
-        row = _audited_row(args, result, new, publish.published_facts(published, families), started)
+        ages = _freshness(args)
+        row = _audited_row(args, result, new, publish.published_facts(published, families), started, ages)
         if row is None:
             return 0
-        staged = _publish(working, published, exports, row)
+        staged = _publish(working, published, exports, row, _freshness_rows(ages))
     except StepFailed as failure:
         print(f"error: {failure}", file=sys.stderr)
         return failure.code
@@ -263,8 +276,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _publish(working: Path, published: Path, exports: Path, row: publish.LogRow) -> StagedExport:
-    """Write the published file and its exports beside the current ones, then swap both in."""
+def _publish(
+    working: Path, published: Path, exports: Path, row: publish.LogRow, freshness: list[dict[str, str]]
+) -> StagedExport:
+    """Write the published file, its exports and report beside the current ones, then swap
+    both in."""
     print("publishing ...")
     published.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -272,7 +288,7 @@ def _publish(working: Path, published: Path, exports: Path, row: publish.LogRow)
     except (duckdb.Error, OSError, publish.PublishError) as error:
         raise StepFailed("publish", str(error), 1) from None
     try:
-        staged = stage_export(scratch, exports)
+        staged = stage_export(scratch, exports, freshness)
     except (duckdb.Error, OSError, ValueError) as error:
         publish.remove_scratch(published)
         raise StepFailed("export", str(error), 1) from None
@@ -318,7 +334,9 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
         print("auditing the build ...")
         families = exclusive_families()
         new = publish_postgres.working_facts(conn, families)
-        row = _audited_row(args, result, new, publish_postgres.published_facts(conn, families), started)
+        row = _audited_row(
+            args, result, new, publish_postgres.published_facts(conn, families), started, _freshness(args)
+        )
         if row is None:
             return 0
         print("publishing ...")
@@ -426,6 +444,24 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    published = published_path()
+    latest = publish.latest_publish(published)
+    if latest is None:
+        print(f"error: nothing has been published at {published}; run make run first.", file=sys.stderr)
+        return 2
+    # The freshness the run checked, when the current export is of the same build.
+    manifest = export_dir() / CURRENT / MANIFEST
+    recorded = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    freshness = recorded.get("freshness", []) if recorded.get("build_id") == latest.build_id else []
+    out = args.out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with publish.read_only(published) as con:
+        write_report(con, out, freshness)
+    print(f"wrote the report of build {latest.build_id} (data as of {latest.as_of_date}) to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audience", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -487,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
 
     summ = commands.add_parser("summary", help="print the summary of the published build")
     summ.set_defaults(handler=cmd_summary)
+
+    rep = commands.add_parser("report", help="write the HTML report of the published build (every publish writes one)")
+    rep.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (default: report.html)")
+    rep.set_defaults(handler=cmd_report)
 
     preview.register(commands)
 

@@ -7,6 +7,7 @@ from::
     exports/builds/<build_id>/manifest.json           build id, as-of date, files, rows
     exports/builds/<build_id>/<family>/<segment>.csv  and .parquet
     exports/builds/<build_id>/lists/<list_name>.csv   and .parquet (priority lists)
+    exports/builds/<build_id>/report.html             the HTML report of the build
 
 A build's files are written into a scratch folder, renamed to ``builds/<build_id>`` when
 complete, and only then is ``current`` replaced (a new link renamed over the old one), so
@@ -23,14 +24,17 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 
 from audience.project import PROJECT_DIR
 from audience.publish import private_files, read_only
+from audience.report_html import write_report
 
 EXPORT_DIR_ENV = "AUDIENCE_EXPORT_DIR"
 MANIFEST = "manifest.json"
@@ -43,6 +47,7 @@ COLUMNS = "as_of_date, segment_family, segment, customer_id, email, holdout_grou
 LISTS = "lists"
 LIST_COLUMNS = "as_of_date, list_name, customer_id, email, segment_family, segment, priority_rank, holdout_group"
 SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
+REPORT = "report.html"
 
 
 def export_dir() -> Path:
@@ -118,8 +123,13 @@ def current_build_id(folder: Path) -> str | None:
     return str(json.loads(manifest.read_text())["build_id"])
 
 
-def stage_export(published: Path, folder: Path) -> StagedExport:
-    """Write the exports of the published file's latest build into ``builds/``."""
+def stage_export(
+    published: Path, folder: Path, freshness: Sequence[dict[str, Any]] = (), with_report: bool = True
+) -> StagedExport:
+    """Write the exports and the HTML report of the published file's latest build into
+    ``builds/``; ``freshness`` (raw table, status, age) is the run's freshness check,
+    recorded in the manifest and shown in the report. ``with_report=False`` when
+    ``published`` holds the exported rows only (a PostgreSQL publish)."""
     with private_files():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / BUILDS).mkdir(exist_ok=True)
@@ -146,12 +156,16 @@ def stage_export(published: Path, folder: Path) -> StagedExport:
                         )
                     segments.append(ExportedSegment(family, segment, int(rows), names))
                 lists = _export_lists(con, scratch)
+                if with_report:
+                    write_report(con, scratch / REPORT, freshness)
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat(),
                 "exported_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
                 "segments": [asdict(segment) for segment in segments],
                 "lists": [asdict(exported) for exported in lists],
+                "report": REPORT if with_report else None,
+                "freshness": list(freshness),
             }
             (scratch / MANIFEST).write_text(json.dumps(manifest, indent=2))
             target = folder / BUILDS / build_id

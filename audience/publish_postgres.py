@@ -274,7 +274,8 @@ def stage_published_export(conn: connection, folder: Path) -> StagedExport:
                 "create table marts.fct_segment_exports as select * from read_csv("
                 f"'{_escaped(rows)}', header = true, columns = {{{types}}}, allow_quoted_nulls = false)"
             )
-        return stage_export(copy, folder)
+        # The copy holds the exported rows only: the HTML report is not written here.
+        return stage_export(copy, folder, with_report=False)
 
 
 def publish_with_export(

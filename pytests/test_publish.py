@@ -4,10 +4,8 @@ see before, during and after a run, and after runs that fail."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -20,60 +18,9 @@ import pytest
 
 from audience import cli
 from audience.cli import main
-from audience.export import CURRENT, EXPORT_DIR_ENV
-from audience.generate import generate
-from audience.project import DATABASE_ENV, PUBLISHED_ENV
+from audience.export import CURRENT
 from audience.raw_schema import create_raw_tables
-
-TODAY = dt.datetime.now(dt.timezone.utc).date()
-
-
-class Site:
-    """A working database, the published file and the export folder of one project."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.working = folder / "working.duckdb"
-        self.published = folder / "audience.duckdb"
-        self.exports = folder / "exports"
-
-    def use(self, monkeypatch: pytest.MonkeyPatch) -> Site:
-        monkeypatch.setenv(DATABASE_ENV, str(self.working))
-        monkeypatch.setenv(PUBLISHED_ENV, str(self.published))
-        monkeypatch.setenv(EXPORT_DIR_ENV, str(self.exports))
-        return self
-
-    def copy(self, folder: Path) -> Site:
-        shutil.copytree(self.folder, folder, symlinks=True)
-        return Site(folder)
-
-    def rows(self, sql: str, database: Path | None = None) -> list[tuple]:
-        with duckdb.connect(str(database or self.published), read_only=True) as con:
-            return con.execute(sql).fetchall()
-
-    def snapshot(self) -> dict[str, str]:
-        """Every byte readers and sending tools see: the published file, each export
-        file, and where ``current`` points."""
-        seen = {"published": hashlib.sha256(self.published.read_bytes()).hexdigest()}
-        for path in sorted(self.exports.rglob("*")):
-            name = str(path.relative_to(self.exports))
-            if path.is_symlink():
-                seen[name] = "-> " + os.readlink(path)
-            elif path.is_file():
-                seen[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-        return seen
-
-
-@pytest.fixture(scope="module")
-def published_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    """Generated S data as of today, run once: built, audited, published, exported."""
-    site = Site(tmp_path_factory.mktemp("published"))
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        site.use(monkeypatch)
-        generate(site.working, profile="S", as_of_date=TODAY)
-        assert main(["run"]) == 0  # a first run: it also backfills the history
-    return site
-
+from conftest import TODAY, Site
 
 @pytest.fixture()
 def site(published_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
