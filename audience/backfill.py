@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import duckdb
 
@@ -41,7 +41,7 @@ class BackfillResult:
 
 def today_utc() -> dt.date:
     """Today in UTC, as dbt's run_started_at gives it to the models."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def dates_between(start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dt.date]:
@@ -52,9 +52,7 @@ def dates_between(start: dt.date, end: dt.date, today: dt.date | None = None) ->
         raise ValueError(f"the range ends ({end}) before it starts ({start}): swap the dates")
     today = today or today_utc()
     if end > today:
-        raise ValueError(
-            f"the range ends ({end}) after today ({today}, UTC): as-of dates cannot be in the future"
-        )
+        raise ValueError(f"the range ends ({end}) after today ({today}, UTC): as-of dates cannot be in the future")
     return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
@@ -113,7 +111,9 @@ def _has_history(database: Path) -> bool:
             "select count(*) from information_schema.tables "
             "where table_schema = 'marts' and table_name = 'fct_segment_membership_history'"
         ).fetchall()
-        return bool(tables) and bool(con.execute("select 1 from marts.fct_segment_membership_history limit 1").fetchall())
+        return bool(tables) and bool(
+            con.execute("select 1 from marts.fct_segment_membership_history limit 1").fetchall()
+        )
 
 
 def seed_history(database: Path, as_of: dt.date) -> list[dt.date]:

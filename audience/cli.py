@@ -35,7 +35,15 @@ from audience.export import (
 )
 from audience.freshness import FreshnessError, check_sources, stale_message
 from audience.generate import PROFILES, generate, generate_next_day
-from audience.project import database_path, exclusive_families, project_commit, project_vars, published_path, run_dbt
+from audience.project import (
+    database_path,
+    exclusive_families,
+    node_results,
+    project_commit,
+    project_vars,
+    published_path,
+    run_dbt,
+)
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, contract_problems
 from audience.report import summary
 
@@ -75,7 +83,9 @@ def _generate(database: Path, profile: str, as_of: dt.date | None, seed: int, pa
             bar.set_postfix_str(f"{table}: {rows:,} rows")
             bar.update(1)
 
-        counts = generate(database, profile=profile, as_of_date=as_of, seed=seed, parquet_dir=parquet, progress=progress)
+        counts = generate(
+            database, profile=profile, as_of_date=as_of, seed=seed, parquet_dir=parquet, progress=progress
+        )
     print(
         f"generated {sum(counts.values()):,} raw rows into {database} (schema raw) "
         f"in {time.perf_counter() - started:.1f} s"
@@ -107,7 +117,7 @@ WORKING_ADVICE = "wait for it to finish or stop it; BI tools and people read the
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _prepare(published: Path, exports: Path) -> None:
@@ -159,12 +169,11 @@ def _build(as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None
     if result.success:
         return result
     problems = [str(result.exception)] if result.exception else []
-    if result.result is not None:
-        problems += [
-            f"{entry.node.resource_type} {entry.node.name}: {str(entry.message).strip().splitlines()[0]}"
-            for entry in result.result.results
-            if str(entry.status) in ("error", "fail")
-        ]
+    problems += [
+        f"{entry.node.resource_type} {entry.node.name}: {str(entry.message).strip().splitlines()[0]}"
+        for entry in node_results(result)
+        if str(entry.status) in ("error", "fail")
+    ]
     holders = [holder for holder in map(publish.holder_of_lock, problems) if holder]
     if holders:
         raise StepFailed("build", f"the working database is held open by {holders[0]}; {WORKING_ADVICE}", 4)
@@ -173,7 +182,7 @@ def _build(as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None
 
 def _counts(result: dbtRunnerResult) -> tuple[int, int, int]:
     """Models built, tests passed, tests warned."""
-    statuses = [(entry.node.resource_type, str(entry.status)) for entry in result.result.results]
+    statuses = [(entry.node.resource_type, str(entry.status)) for entry in node_results(result)]
     tests = ("test", "unit_test")
     return (
         sum(1 for kind, status in statuses if kind == "model" and status == "success"),
@@ -190,7 +199,10 @@ def _max_drop_share(extra_vars: dict[str, Any]) -> float:
 
 
 def _audited_row(
-    args: argparse.Namespace, result: dbtRunnerResult, new: publish.Facts, previous: publish.Facts | None,
+    args: argparse.Namespace,
+    result: dbtRunnerResult,
+    new: publish.Facts,
+    previous: publish.Facts | None,
     started: dt.datetime,
 ) -> publish.LogRow | None:
     """The publish log row of a build that passed its audits (or whose failed audits were
@@ -218,8 +230,15 @@ def _audited_row(
     models, passed, warned = _counts(result)
     assert new.as_of_date is not None
     return publish.LogRow(
-        publish.new_build_id(started), new.as_of_date, started, _utc_now(), models, passed, warned,
-        ",".join(overridden), project_commit(),
+        publish.new_build_id(started),
+        new.as_of_date,
+        started,
+        _utc_now(),
+        models,
+        passed,
+        warned,
+        ",".join(overridden),
+        project_commit(),
     )
 
 
@@ -430,9 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audience", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser(
-        "run", help="demo data if absent; build and test, audit, publish, export; summary"
-    )
+    run = commands.add_parser("run", help="demo data if absent; build and test, audit, publish, export; summary")
     run.add_argument("--regenerate", action="store_true", help="regenerate the demo raw data first")
     run.add_argument("--profile", choices=PROFILES, default="demo", help="size of generated data")
     run.add_argument("--seed", type=int, default=42, help="seed of generated data")
@@ -452,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=publish.OVERRIDABLE_AUDITS,
         help="publish although this audit failed (repeatable); recorded in marts.publish_log",
     )
-    run.add_argument("--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)")
+    run.add_argument(
+        "--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)"
+    )
     run.add_argument(
         "--target",
         choices=("duckdb", "postgres"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from audience.project import run_dbt
+from audience.project import node_results, run_dbt
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,12 @@ def check_sources(target: str | None = None) -> list[SourceAge]:
     if result.result is None:
         raise FreshnessError(f"dbt source freshness could not run: {result.exception}")
     ages = []
-    for entry in result.result.results:
+    for entry in node_results(result):
         if entry.node.resource_type != "source":  # the project's hooks run too
             continue
         age = getattr(entry, "age", None)
-        if getattr(entry, "max_loaded_at", None) is not None and entry.max_loaded_at.year == 1:
+        max_loaded_at = getattr(entry, "max_loaded_at", None)
+        if max_loaded_at is not None and max_loaded_at.year == 1:
             age = None  # dbt's stand-in for "no row landed before the check"
         ages.append(SourceAge(entry.node.name, str(entry.status), age))
     return ages

@@ -14,9 +14,9 @@ SPEC section 2.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 import duckdb
 
@@ -258,7 +258,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         select
             p.*,
             'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
-            {_account_of('p.i', accounts)} as account_id,
+            {_account_of("p.i", accounts)} as account_id,
             case when rnd(p.i, 'con_versions') < 0.12 then 2 else 1 end as version_count
         from persons as p
         where p.in_crm
@@ -267,7 +267,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         select
             case when rnd(p.i, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
             p.account_id,
-            {_landed_email('p.i * 3 + v', 'con_email', 0.02, 0.005)} as email,
+            {_landed_email("p.i * 3 + v", "con_email", 0.02, 0.005)} as email,
             messy(p.first_name, rnd(p.i, 'con_fn')) as first_name,
             messy(p.last_name, rnd(p.i, 'con_ln')) as last_name,
             case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
@@ -466,7 +466,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
     )
     select
         case when rnd(p.i, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
-        {_landed_email('p.i * 3 + v', 'shc_email', 0.015, 0.01)} as email,
+        {_landed_email("p.i * 3 + v", "shc_email", 0.015, 0.01)} as email,
         messy(p.first_name, rnd(p.i, 'shc_fn')) as first_name,
         messy(p.last_name, rnd(p.i, 'shc_ln')) as last_name,
         country_text(p.country_code, rnd(p.i * 3 + v, 'shc_country')) as country,
@@ -494,7 +494,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
                 else 30 + floor(rnd(p.i, 'n_o2') * 120)
             end::integer as n_orders,
             p.signup_day + rnd(p.i, 'first_order') * 30 as first_order_day,
-            {_currency('p.country_code')} as currency
+            {_currency("p.country_code")} as currency
         from persons as p
         where p.is_buyer
     )
@@ -504,7 +504,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
         b.i * 1000 + o as k,
         'O' || b.i || '-' || o as order_id,
         case when b.in_shop and rnd(b.i * 1000 + o, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
-        {_landed_email('b.i * 1000 + o', 'ord_email', 0.02, 0.07, 'b')} as email,
+        {_landed_email("b.i * 1000 + o", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
         least(
             b.first_order_day + case when o = 0 then 0
@@ -542,17 +542,25 @@ PLANTED_GLOBAL_HOLDOUT_PCT = 5
 
 def _planted_orders() -> str:
     """Insert the planted campaign's extra orders into g_orders_base (one per person at most)."""
-    region = "case " + " ".join(
-        f"when p.country_code in ({', '.join(repr(code) for code in codes)}) then '{name}'"
-        for name, (codes, _) in PLANTED_UPLIFT.items()
-    ) + " end"
-    share = "case " + " ".join(f"when region = '{name}' then {uplift}" for name, (_, uplift) in PLANTED_UPLIFT.items()) + " end"
+    region = (
+        "case "
+        + " ".join(
+            f"when p.country_code in ({', '.join(repr(code) for code in codes)}) then '{name}'"
+            for name, (codes, _) in PLANTED_UPLIFT.items()
+        )
+        + " end"
+    )
+    share = (
+        "case "
+        + " ".join(f"when region = '{name}' then {uplift}" for name, (_, uplift) in PLANTED_UPLIFT.items())
+        + " end"
+    )
     bucket = "(('0x' || substr(md5({text}), 1, 8))::bigint % 100)"
     campaign_day = f"{HORIZON_DAYS} - {PLANTED_CAMPAIGN_DAYS}"
     return f"""
     insert into g_orders_base by name
     with people as (
-        select p.*, {region} as region, md5({_email_expr('p')}) as customer_key
+        select p.*, {region} as region, md5({_email_expr("p")}) as customer_key
         from persons as p
         where p.on_list and p.signup_day < {campaign_day} - 30
     ),
@@ -571,8 +579,8 @@ def _planted_orders() -> str:
         i * 1000 + 900 as k,
         'O' || i || '-planted' as order_id,
         null as customer_id,
-        {_email_expr('treated')} as email,
-        {_currency('treated.country_code')} as currency,
+        {_email_expr("treated")} as email,
+        {_currency("treated.country_code")} as currency,
         {campaign_day} + 1 + floor(rnd(i, 'planted_day') * 7) + 0.5 as order_day,
         round(exp(3.9 + 0.75 * std_normal(i, 'planted_amount')), 2) as gross_amount,
         false as has_discount
@@ -674,6 +682,7 @@ select
 from all_checkouts
 """
 
+
 def _completed_checkouts(key: str) -> str:
     """The checkouts CTE ``completed``: 30 % of the orders of g_orders_base started as a
     checkout ten minutes before the order; ``key`` is their row key."""
@@ -692,7 +701,8 @@ def _completed_checkouts(key: str) -> str:
 )"""
 
 
-CHECKOUTS_RAW = """
+CHECKOUTS_RAW = (
+    """
 create or replace temp table g_shop_checkouts as
 with {completed},
 abandoned as (
@@ -715,7 +725,9 @@ all_checkouts as (
     union all
     select * from abandoned
 )
-""" + CHECKOUTS_LANDED
+"""
+    + CHECKOUTS_LANDED
+)
 
 
 def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> str:
@@ -786,7 +798,7 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
     email = dict(_email(s))
     shop = dict(_shop(s))
     orders_insert = f"""
-    insert into {RAW_SCHEMA}.shop_orders ({column_list('shop_orders')})
+    insert into {RAW_SCHEMA}.shop_orders ({column_list("shop_orders")})
     with landed as (
         select
             * replace (
@@ -803,26 +815,37 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
         order by updated_at desc nulls last, k
         limit 3
     )
-    select {column_list('shop_orders')} from landed
+    select {column_list("shop_orders")} from landed
     union all
-    select {column_list('shop_orders')} from last_sync
+    select {column_list("shop_orders")} from last_sync
     """
     checkout_email = _landed_email("p.i * 4 + n", "chk_email", 0.03, 0.25)
     return [
-        ("persons", _macros(s) + [_country_text(), _persons(s)]),
+        ("persons", [*_macros(s), _country_text(), _persons(s)]),
         ("crm_accounts", [crm["crm_accounts"], _entity_loaded("crm_accounts", s)]),
         ("crm_contacts", [crm["crm_contacts"], _entity_loaded("crm_contacts", s)]),
         ("crm_contact_tags", [crm["crm_contact_tags"], _loaded("crm_contact_tags", "tagged_at", s, 0.004)]),
         ("email_campaigns", [email["email_campaigns"], _loaded("email_campaigns", "sent_at", s, 0.0)]),
         ("email_events", [email["email_events"], _loaded("email_events", "occurred_at", s, 0.003)]),
         ("shop_customers", [shop["shop_customers"], _loaded("shop_customers", "updated_at", s, 0.0)]),
-        ("shop_orders", [shop["shop_orders"], _planted_orders(), ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT), orders_insert]),
+        (
+            "shop_orders",
+            [
+                shop["shop_orders"],
+                _planted_orders(),
+                ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT),
+                orders_insert,
+            ],
+        ),
         ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
         ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
-        ("shop_checkouts", [
-            CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
-            _loaded("shop_checkouts", "created_at", s, 0.004),
-        ]),
+        (
+            "shop_checkouts",
+            [
+                CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
+                _loaded("shop_checkouts", "created_at", s, 0.004),
+            ],
+        ),
     ]
 
 
@@ -858,7 +881,7 @@ def generate(
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     settings = Settings(
         customers=PROFILES[profile],
-        as_of_date=as_of_date or dt.datetime.now(dt.timezone.utc).date(),
+        as_of_date=as_of_date or dt.datetime.now(dt.UTC).date(),
         seed=seed,
     )
     counts: dict[str, int] = {}
@@ -880,7 +903,6 @@ def generate(
                 target = parquet_dir / f"{table}.parquet"
                 con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
     return counts
-
 
 
 # --- One more day -------------------------------------------------------------------------
@@ -973,7 +995,7 @@ def _day_crm(d: NextDay) -> list[str]:
         select
             p.*,
             'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
-            {_account_of('p.i', _account_count(d.customers))} as account_id,
+            {_account_of("p.i", _account_count(d.customers))} as account_id,
             day_ts(p.signup_day, p.dk, 'con_created') as created_at
         from persons as p
         where p.is_new and p.in_crm
@@ -981,7 +1003,7 @@ def _day_crm(d: NextDay) -> list[str]:
     select
         case when rnd(p.dk, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
         p.account_id,
-        {_landed_email('p.dk', 'con_email', 0.02, 0.005)} as email,
+        {_landed_email("p.dk", "con_email", 0.02, 0.005)} as email,
         messy(p.first_name, rnd(p.dk, 'con_fn')) as first_name,
         messy(p.last_name, rnd(p.dk, 'con_ln')) as last_name,
         case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
@@ -1128,7 +1150,7 @@ def _day_shop(d: NextDay) -> list[str]:
     create or replace temp table g_shop_customers as
     select
         case when rnd(p.dk, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
-        {_landed_email('p.dk', 'shc_email', 0.015, 0.01)} as email,
+        {_landed_email("p.dk", "shc_email", 0.015, 0.01)} as email,
         messy(p.first_name, rnd(p.dk, 'shc_fn')) as first_name,
         messy(p.last_name, rnd(p.dk, 'shc_ln')) as last_name,
         country_text(p.country_code, rnd(p.dk, 'shc_country')) as country,
@@ -1141,7 +1163,7 @@ def _day_shop(d: NextDay) -> list[str]:
     orders_base = f"""
     create or replace temp table g_orders_base as
     with buyers as (
-        select p.*, {_currency('p.country_code')} as currency
+        select p.*, {_currency("p.country_code")} as currency
         from persons as p
         where p.is_buyer and rnd(p.dk, 'day_order') < case
             when p.is_new then 0.15
@@ -1154,7 +1176,7 @@ def _day_shop(d: NextDay) -> list[str]:
         b.dk as k,
         'O' || b.i || '-{d.stamp}' as order_id,
         case when b.in_shop and rnd(b.dk, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
-        {_landed_email('b.dk', 'ord_email', 0.02, 0.07, 'b')} as email,
+        {_landed_email("b.dk", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
         {d.offset} - case when not b.is_new and rnd(b.dk, 'late') < 0.03
                           then 1 + floor(rnd(b.dk, 'late_days') * 2) else 0 end as order_day,
@@ -1211,16 +1233,17 @@ def _day_shop(d: NextDay) -> list[str]:
     from g_recent_orders
     where lower(trim(status)) = 'completed' and total_amount > 0 and rnd(k, 'refund') < 0.05 / 30
     """
-    checkouts = f"""
+    checkouts = (
+        f"""
     create or replace temp table g_shop_checkouts as
     with {_completed_checkouts("k * 4 + 2")},
     abandoned as (
         select
             'KA' || p.i || '-{d.stamp}' as checkout_id,
             case when p.in_shop then 'C' || p.i end as customer_id,
-            {_landed_email('p.dk', 'chk_email', 0.03, 0.25)} as email,
+            {_landed_email("p.dk", "chk_email", 0.03, 0.25)} as email,
             round(exp(3.9 + 0.75 * std_normal(p.dk, 'chk_amount')), 2) as cart_amount,
-            {_currency('p.country_code')} as currency,
+            {_currency("p.country_code")} as currency,
             null as completed_order_id,
             day_ts({d.offset}, p.dk, 'chk_t') as created_at,
             p.dk * 4 + 3 as k
@@ -1232,7 +1255,9 @@ def _day_shop(d: NextDay) -> list[str]:
         union all
         select * from abandoned
     )
-    """ + CHECKOUTS_LANDED
+    """
+        + CHECKOUTS_LANDED
+    )
     return [
         customers,
         orders_base,

@@ -54,7 +54,18 @@ PREDICATE_FUNCTIONS = [
 ]  # fmt: skip
 
 #: Node classes of DuckDB's parse tree a plain expression is made of.
-ALLOWED_NODES = ["COLUMN_REF", "CONSTANT", "COMPARISON", "CONJUNCTION", "OPERATOR", "FUNCTION", "CASE", "CAST", "BETWEEN", "TYPE"]
+ALLOWED_NODES = [
+    "COLUMN_REF",
+    "CONSTANT",
+    "COMPARISON",
+    "CONJUNCTION",
+    "OPERATOR",
+    "FUNCTION",
+    "CASE",
+    "CAST",
+    "BETWEEN",
+    "TYPE",
+]
 #: Operators DuckDB's parser gives as functions.
 OPERATORS = ["+", "-", "*", "/", "%", "||", "~~", "!~~", "~~*", "!~~*", "regexp_full_match"]
 REFUSED_NODES = ["SUBQUERY", "TABLE_FUNCTION", "STAR", "PARAMETER", "LAMBDA", "WINDOW", "COLLATE"]

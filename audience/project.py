@@ -70,11 +70,15 @@ def run_dbt(args: list[str]) -> dbtRunnerResult:
 
     os.environ[DATABASE_ENV] = str(database_path())
     try:
-        return dbtRunner().invoke(
-            [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-        )
+        return dbtRunner().invoke([*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)])
     finally:
         _release_duckdb()
+
+
+def node_results(result: dbtRunnerResult) -> list[Any]:
+    """The per-node results of a dbt command that runs nodes (build, test, source
+    freshness); empty when it stopped before running any."""
+    return list(getattr(result.result, "results", None) or [])
 
 
 def _release_duckdb() -> None:

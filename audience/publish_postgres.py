@@ -228,7 +228,8 @@ def publish(
             for name in sorted(set(published) - set(working) - {"publish_log"}):
                 if published[name] in ("r", "p") and not _drop_if_unused(cur, name):
                     notes.append(
-                        f"{PUBLISHED_SCHEMA}.{name} was left in place: its model is gone, but other objects depend on it"
+                        f"{PUBLISHED_SCHEMA}.{name} was left in place: its model is gone, "
+                        "but other objects depend on it"
                     )
             if "publish_log" not in published:
                 _create(cur, "publish_log", list(PUBLISH_LOG_COLUMNS), reader_role)

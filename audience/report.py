@@ -75,8 +75,7 @@ def summary(database: Path) -> str:
         segments = _segments(con)
         marts = _rows(
             con,
-            "select table_name from information_schema.tables "
-            "where table_schema = 'marts' order by table_name",
+            "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
         )
         mart_rows = [(name, _rows(con, f'select count(*) from marts."{name}"')[0][0]) for (name,) in marts]
         reconciliation = _rows(
