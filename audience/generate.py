@@ -17,8 +17,11 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    # duckdb is imported where it is used: `python -m audience --help` must not load it.
+    import duckdb
 
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_tables
 
@@ -858,6 +861,8 @@ def _connect(database: Path) -> duckdb.DuckDBPyConnection:
     order is not preserved, which lets large inserts stream; nothing relies on it (every
     ``limit`` is ordered down to the row key, and raw tables are sets).
     """
+    import duckdb
+
     con = duckdb.connect(str(database))
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     con.execute("set preserve_insertion_order = false")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,11 @@ def database_path() -> Path:
     """The working DuckDB file dbt builds and tests in (SPEC section 8):
     ``$AUDIENCE_DUCKDB_PATH``, else audience_working.duckdb here. Readers never open it."""
     return _configured(DATABASE_ENV, "audience_working.duckdb")
+
+
+def database_path_is_explicit() -> bool:
+    """True when ``$AUDIENCE_DUCKDB_PATH`` names the working database (not the default)."""
+    return bool(os.environ.get(DATABASE_ENV))
 
 
 def published_path() -> Path:
@@ -60,8 +66,9 @@ def project_commit() -> str | None:
     return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
-def run_dbt(args: list[str]) -> dbtRunnerResult:
-    """Invoke dbt in this process on this project, against ``database_path()``.
+def run_dbt(args: list[str], callbacks: list[Callable[[Any], None]] | None = None) -> dbtRunnerResult:
+    """Invoke dbt in this process on this project, against ``database_path()``; each of
+    ``callbacks`` receives every event dbt fires.
 
     The path is resolved here and handed to the profile through the environment, so a
     relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and for the tooling.
@@ -70,7 +77,9 @@ def run_dbt(args: list[str]) -> dbtRunnerResult:
 
     os.environ[DATABASE_ENV] = str(database_path())
     try:
-        return dbtRunner().invoke([*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)])
+        return dbtRunner(callbacks=callbacks).invoke(
+            [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+        )
     finally:
         _release_duckdb()
 
