@@ -37,6 +37,7 @@ from audience.project import (
     DATABASE_ENV,
     database_path,
     database_path_is_explicit,
+    dbt_vars,
     exclusive_families,
     node_results,
     project_commit,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
 
     from audience.export import StagedExport
+    from audience.raw_schema import Location, Locations
 
 
 def _date(text: str) -> dt.date:
@@ -57,28 +59,34 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from error
 
 
-def _missing_raw_tables(database: Path) -> list[str] | None:
-    """Raw tables absent from the database; None when there is no raw schema at all."""
+def _missing_raw_tables(database: Path, locations: Locations) -> list[str] | None:
+    """Raw tables absent from their locations in the database, by qualified name; None
+    when none of them is there at all."""
     import duckdb
-
-    from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
 
     if not database.exists():
         return None
     with duckdb.connect(str(database), read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [RAW_SCHEMA],
-            ).fetchall()
-        }
-    if not present:
-        return None
-    return [table for table in RAW_TABLES if table not in present]
+        missing = [
+            location.relation(table)
+            for table, location in locations.items()
+            if not con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_catalog = coalesce(?, current_database()) and table_schema = ? and table_name = ?",
+                [location.database, location.schema, table],
+            ).fetchall()[0][0]
+        ]
+    return None if len(missing) == len(locations) else missing
 
 
-def _generate(database: Path, profile: str, as_of: dt.date | None, seed: int, parquet: Path | None) -> None:
+def _generate(
+    database: Path,
+    profile: str,
+    as_of: dt.date | None,
+    seed: int,
+    parquet: Path | None,
+    locations: dict[str, Location],
+) -> None:
     from tqdm import tqdm
 
     from audience.generate import generate
@@ -93,26 +101,35 @@ def _generate(database: Path, profile: str, as_of: dt.date | None, seed: int, pa
             bar.update(1)
 
         counts = generate(
-            database, profile=profile, as_of_date=as_of, seed=seed, parquet_dir=parquet, progress=progress
+            database,
+            profile=profile,
+            as_of_date=as_of,
+            seed=seed,
+            parquet_dir=parquet,
+            progress=progress,
+            locations=locations,
         )
+    schemas = ", ".join(sorted({location.schema for location in locations.values()}))
     print(
-        f"generated {sum(counts.values()):,} raw rows into {database} (schema raw) "
+        f"generated {sum(counts.values()):,} raw rows into {database} (schema {schemas}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from audience.generate import generate_next_day
+    from audience.raw_schema import raw_locations
 
+    locations = raw_locations(dbt_vars(args.vars))
     if args.append_day:
         try:
-            counts = generate_next_day(database_path(), args.profile, args.append_day, args.seed)
+            counts = generate_next_day(database_path(), args.profile, args.append_day, args.seed, locations=locations)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"appended {sum(counts.values()):,} raw rows of {args.append_day} to {database_path()}")
         return 0
-    _generate(database_path(), args.profile, args.as_of_date, args.seed, args.parquet)
+    _generate(database_path(), args.profile, args.as_of_date, args.seed, args.parquet, locations)
     return 0
 
 
@@ -146,10 +163,11 @@ def _prepare(published: Path, exports: Path) -> None:
 def _check_raw(database: Path, args: argparse.Namespace) -> None:
     import duckdb
 
-    from audience.raw_schema import contract_problems
+    from audience.raw_schema import contract_problems, raw_locations
 
+    locations = raw_locations(dbt_vars(args.vars))
     publish.ensure_writable(database, "working database", WORKING_ADVICE)
-    missing = _missing_raw_tables(database)
+    missing = _missing_raw_tables(database, locations)
     if missing is None and database_path_is_explicit() and not (args.demo or args.regenerate):
         # Demo data is generated unasked only into the default working database: a path
         # set on purpose is meant to hold real raw tables (or a typo of their path).
@@ -161,9 +179,9 @@ def _check_raw(database: Path, args: argparse.Namespace) -> None:
             2,
         )
     if missing is None or args.regenerate:
-        _generate(database, args.profile, None, args.seed, None)
+        _generate(database, args.profile, None, args.seed, None, locations)
     with duckdb.connect(str(database), read_only=True) as con:
-        problems = contract_problems(con)
+        problems = contract_problems(con, locations)
     if problems:
         raise StepFailed(
             "check",
@@ -234,7 +252,7 @@ def _audited_row(
     from audience.progress import NodeCounts
 
     try:
-        stale = stale_message(check_sources(args.target if args.target != "duckdb" else None))
+        stale = stale_message(check_sources(args.target if args.target != "duckdb" else None, args.vars), args.vars)
     except FreshnessError as error:
         raise StepFailed("audit", str(error), 2) from None
     failures = publish.audit(new, previous, _max_drop_share(args.vars), stale)
@@ -284,7 +302,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _prepare(published, exports)
         _check_raw(working, args)
         try:
-            seeded = [] if args.no_history_seed else seed_history(working, args.as_of_date or _utc_now().date())
+            seeded = (
+                [] if args.no_history_seed else seed_history(working, args.as_of_date or _utc_now().date(), args.vars)
+            )
         except BackfillError as error:
             raise StepFailed("backfill", str(error), 1) from None
         if seeded:
@@ -349,6 +369,7 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
 
     from audience import publish_postgres
     from audience.export import CURRENT, current_build_id, remove_scratch, switch_current
+    from audience.raw_schema import raw_locations
 
     if args.regenerate:
         print("error: --regenerate makes demo data in DuckDB only; load raw on the server yourself", file=sys.stderr)
@@ -365,10 +386,10 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
         if latest is not None and current_build_id(exports) != latest.build_id:
             switch_current(exports, publish_postgres.stage_published_export(conn, exports))
             print(f"re-exported published build {latest.build_id}: its export had not completed")
-        missing = publish_postgres.missing_raw_tables(conn)
+        missing = publish_postgres.missing_raw_tables(conn, raw_locations(dbt_vars(args.vars)))
         if missing:
             raise StepFailed(
-                "check", f"schema raw on the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2
+                "check", f"the server lacks the raw tables {', '.join(missing)}: load them (SPEC section 1)", 2
             )
         print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
         result = _build(args.as_of_date, args.vars, args.verbose, args.target)
@@ -431,8 +452,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _missing_raw_error(database: Path) -> str | None:
-    missing = _missing_raw_tables(database)
+def _missing_raw_error(database: Path, locations: Locations) -> str | None:
+    missing = _missing_raw_tables(database, locations)
     if missing is None:
         return f"{database} has no raw tables: load them (SPEC section 1) or run python -m audience generate."
     if missing:
@@ -444,6 +465,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from audience.backfill import BackfillError, backfill, dates_between
+    from audience.raw_schema import raw_locations
 
     try:
         dates = dates_between(args.start, args.end)
@@ -455,7 +477,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     except publish.DatabaseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return 4
-    problem = _missing_raw_error(database_path())
+    problem = _missing_raw_error(database_path(), raw_locations(dbt_vars(args.vars)))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -466,7 +488,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             bar.update(1)
 
         try:
-            result = backfill(dates, run_tests=not args.no_test, on_date=progress)
+            result = backfill(dates, run_tests=not args.no_test, on_date=progress, extra_vars=args.vars)
         except BackfillError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -569,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=42, help="seed: same seed and date, same data")
     gen.add_argument("--as-of-date", type=_date, help="data up to this date (default: today, UTC)")
     gen.add_argument("--parquet", type=Path, help="also write each raw table as Parquet into this folder")
+    gen.add_argument("--vars", type=_vars, default={}, help="dbt vars, as for run: where the sources go")
     gen.add_argument(
         "--append-day",
         type=_date,
@@ -584,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
     fill.add_argument("--start", type=_date, required=True, help="first as-of date, YYYY-MM-DD")
     fill.add_argument("--end", type=_date, required=True, help="last as-of date, YYYY-MM-DD (included)")
     fill.add_argument("--no-test", action="store_true", help="skip dbt test on the last date")
+    fill.add_argument("--vars", type=_vars, default={}, help="dbt vars for every date, as for run")
     fill.set_defaults(handler=cmd_backfill)
 
     exp = add(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     # duckdb is imported where it is used: `python -m audience --help` must not load it.
     import duckdb
 
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_tables
+from audience.raw_schema import RAW_TABLES, Location, column_list, create_raw_tables, raw_locations
 
 PROFILES: dict[str, int] = {"S": 1_000, "demo": 10_000, "M": 100_000, "L": 1_000_000}
 HORIZON_DAYS = 1095
@@ -46,6 +46,12 @@ class Settings:
     customers: int
     as_of_date: dt.date
     seed: int
+    #: Where each raw table goes (audience.raw_schema.raw_locations); schema raw by default.
+    raw: dict[str, Location] = field(default_factory=raw_locations)
+
+    def relation(self, table: str) -> str:
+        """The raw table's qualified name."""
+        return self.raw[table].relation(table)
 
     @property
     def start(self) -> str:
@@ -740,7 +746,7 @@ def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> s
     build passes source freshness."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {s.relation(table)} ({columns})
     with landed as (
         select
             *,
@@ -779,7 +785,7 @@ def _entity_loaded(table: str, s: Settings) -> str:
     """Entity tables land each version after its ``updated_at`` (already in the stage table)."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {s.relation(table)} ({columns})
     with landed as (
         select *, updated_at_load as _loaded_at from g_{table}
     ),
@@ -801,7 +807,7 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
     email = dict(_email(s))
     shop = dict(_shop(s))
     orders_insert = f"""
-    insert into {RAW_SCHEMA}.shop_orders ({column_list("shop_orders")})
+    insert into {s.relation("shop_orders")} ({column_list("shop_orders")})
     with landed as (
         select
             * replace (
@@ -876,11 +882,13 @@ def generate(
     seed: int = 42,
     parquet_dir: Path | None = None,
     progress: Progress | None = None,
+    locations: dict[str, Location] | None = None,
 ) -> dict[str, int]:
-    """Replace schema ``raw`` of ``database`` with synthetic data; return rows per table.
+    """Replace the raw tables of ``database`` with synthetic data; return rows per table.
 
-    ``progress(table, rows)`` is called after each table. With ``parquet_dir``, each raw
-    table is also written there as ``<table>.parquet``.
+    The tables go to ``locations`` (audience.raw_schema.raw_locations; default: schema
+    raw). ``progress(table, rows)`` is called after each table. With ``parquet_dir``, each
+    raw table is also written there as ``<table>.parquet``.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
@@ -888,17 +896,18 @@ def generate(
         customers=PROFILES[profile],
         as_of_date=as_of_date or dt.datetime.now(dt.UTC).date(),
         seed=seed,
+        raw=locations or raw_locations(),
     )
     counts: dict[str, int] = {}
     database.parent.mkdir(parents=True, exist_ok=True)
     with _connect(database) as con:
         con.execute("begin transaction")
-        create_raw_tables(con)
+        create_raw_tables(con, settings.raw)
         for table, statements in _steps(settings):
             for statement in statements:
                 con.execute(statement)
             if table in RAW_TABLES:
-                counts[table] = con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0]
+                counts[table] = con.execute(f"select count(*) from {settings.relation(table)}").fetchall()[0][0]
                 if progress:
                     progress(table, counts[table])
         con.execute("commit")
@@ -906,7 +915,7 @@ def generate(
             parquet_dir.mkdir(parents=True, exist_ok=True)
             for table in RAW_TABLES:
                 target = parquet_dir / f"{table}.parquet"
-                con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
+                con.execute(f"copy {settings.relation(table)} to '{target}' (format parquet)")
     return counts
 
 
@@ -927,11 +936,18 @@ class NextDay:
     customers: int
     day: dt.date
     seed: int
+    raw: dict[str, Location] = field(default_factory=raw_locations)
+
+    def relation(self, table: str) -> str:
+        """The raw table's qualified name."""
+        return self.raw[table].relation(table)
 
     @property
     def settings(self) -> Settings:
         """Settings of the horizon that ends with this day."""
-        return Settings(customers=self.customers, as_of_date=self.day + dt.timedelta(days=1), seed=self.seed)
+        return Settings(
+            customers=self.customers, as_of_date=self.day + dt.timedelta(days=1), seed=self.seed, raw=self.raw
+        )
 
     @property
     def offset(self) -> int:
@@ -1056,7 +1072,7 @@ def _day_email(d: NextDay) -> list[str]:
     create or replace temp table g_email_events as
     with previous_campaign as (
         select campaign_id, sent_at
-        from {RAW_SCHEMA}.email_campaigns
+        from {d.relation("email_campaigns")}
         where campaign_id is not null and sent_at < {d.start}
         order by sent_at desc, campaign_id
         limit 1
@@ -1200,7 +1216,7 @@ def _day_shop(d: NextDay) -> list[str]:
     select
         o.*,
         -1 - (hash(o.order_id, '{d.stamp}') % 1000000000000000)::bigint as k
-    from {RAW_SCHEMA}.shop_orders as o
+    from {d.relation("shop_orders")} as o
     where o.order_id is not null
         and o.ordered_at >= {d.start} - interval 30 day and o.ordered_at < {d.start}
     qualify row_number() over (
@@ -1296,7 +1312,7 @@ def _day_insert(table: str, d: NextDay) -> str:
     columns = column_list(table)
     landing = DAY_LANDING[table]
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {d.relation(table)} ({columns})
     with landed as (
         select
             *,
@@ -1321,10 +1337,10 @@ def _day_last_sync(table: str, d: NextDay) -> str:
     as of the next day passes source freshness. A copy never lands before its original."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {d.relation(table)} ({columns})
     with latest as (
         select t.*, hash(t) as h
-        from {RAW_SCHEMA}.{table} as t
+        from {d.relation(table)} as t
         where t._loaded_at is not null
         order by t._loaded_at desc, h
         limit 3
@@ -1339,14 +1355,14 @@ def _day_last_sync(table: str, d: NextDay) -> str:
     """
 
 
-def _row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = RAW_TABLES) -> dict[str, int]:
+def _row_counts(con: duckdb.DuckDBPyConnection, d: NextDay, tables: Iterable[str] = RAW_TABLES) -> dict[str, int]:
     """Rows per raw table."""
-    return {table: con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0] for table in tables}
+    return {table: con.execute(f"select count(*) from {d.relation(table)}").fetchall()[0][0] for table in tables}
 
 
-def _latest_load(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+def _latest_load(con: duckdb.DuckDBPyConnection, d: NextDay) -> dt.datetime | None:
     """The latest ``_loaded_at`` over the raw tables (None when they are empty)."""
-    union = " union all ".join(f"select max(_loaded_at) as m from {RAW_SCHEMA}.{table}" for table in RAW_TABLES)
+    union = " union all ".join(f"select max(_loaded_at) as m from {d.relation(table)}" for table in RAW_TABLES)
     return con.execute(f"select max(m) from ({union})").fetchall()[0][0]
 
 
@@ -1356,9 +1372,10 @@ def generate_next_day(
     as_of_date: dt.date,
     seed: int = 42,
     progress: Progress | None = None,
+    locations: dict[str, Location] | None = None,
 ) -> dict[str, int]:
-    """Append the day ``as_of_date`` to raw data generated as of that date; return rows
-    appended per table.
+    """Append the day ``as_of_date`` to raw data generated as of that date (in
+    ``locations``, default schema raw); return rows appended per table.
 
     The database must hold ``generate(database, profile, as_of_date, seed)`` (and any
     earlier appended days): data up to ``as_of_date`` 00:00. Every appended row is loaded
@@ -1367,15 +1384,15 @@ def generate_next_day(
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    d = NextDay(customers=PROFILES[profile], day=as_of_date, seed=seed)
+    d = NextDay(customers=PROFILES[profile], day=as_of_date, seed=seed, raw=locations or raw_locations())
     with _connect(database) as con:
-        latest = _latest_load(con)
+        latest = _latest_load(con, d)
         if latest is not None and latest >= dt.datetime.combine(d.day, dt.time()):
             raise ValueError(
                 f"{database} already holds rows loaded at {latest}: generate_next_day appends the day "
                 f"after the data's as-of date, and {d.day} is not after it"
             )
-        before = _row_counts(con)
+        before = _row_counts(con, d)
         con.execute("begin transaction")
         stage = [
             *_macros(d.settings),
@@ -1392,7 +1409,7 @@ def generate_next_day(
                 con.execute(_day_insert(table, d))
             con.execute(_day_last_sync(table, d))
             if progress:
-                progress(table, _row_counts(con, [table])[table] - before[table])
+                progress(table, _row_counts(con, d, [table])[table] - before[table])
         con.execute("commit")
-        after = _row_counts(con)
+        after = _row_counts(con, d)
     return {table: after[table] - before[table] for table in RAW_TABLES}

@@ -49,6 +49,11 @@ def project_vars() -> dict[str, Any]:
         return dict(yaml.safe_load(stream).get("vars") or {})
 
 
+def dbt_vars(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The vars a dbt command sees: those of dbt_project.yml, with ``overrides`` (--vars)."""
+    return {**project_vars(), **(overrides or {})}
+
+
 def exclusive_families() -> list[str]:
     """The exclusive segment families of the registry (var segment_families)."""
     return [name for name, family in project_vars()["segment_families"].items() if family["exclusive"]]
