@@ -233,7 +233,7 @@ def _build(
 
 
 def _max_drop_share(extra_vars: dict[str, Any]) -> float:
-    value = {**project_vars(), **extra_vars}["max_publish_drop_share"]
+    value = dbt_vars(extra_vars)["max_publish_drop_share"]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise StepFailed("audit", f"var max_publish_drop_share must be a share from 0 to 1, got {value!r}", 2)
     return float(value)
@@ -388,9 +388,7 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
             print(f"re-exported published build {latest.build_id}: its export had not completed")
         missing = publish_postgres.missing_raw_tables(conn, raw_locations(dbt_vars(args.vars)))
         if missing:
-            raise StepFailed(
-                "check", f"the server lacks the raw tables {', '.join(missing)}: load them (SPEC section 1)", 2
-            )
+            raise StepFailed("check", f"the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2)
         print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
         result = _build(args.as_of_date, args.vars, args.verbose, args.target)
         print("auditing the build ...")

@@ -50,13 +50,13 @@ EXPECTED_WARNINGS: dict[str, str] = {
         "contacts of unknown accounts: their company size is unknown (orphans are planted)"
     ),
     "relationships_stg_email__events_campaign_id__campaign_id__ref_stg_email__campaigns_": (
-        "email events of unknown or rejected campaigns: kept, without a campaign"
+        "email events of unknown or rejected campaigns: kept, with no campaign to credit"
     ),
     "relationships_stg_shop__checkouts_customer_id__customer_id__ref_stg_shop__customers_": (
         "checkouts of unknown shop customers: identified by their own email when valid"
     ),
     "relationships_stg_shop__checkouts_completed_order_id__order_id__ref_stg_shop__orders_": (
-        "checkouts completed by an unknown or rejected order: counted as abandoned carts"
+        "checkouts completed by an unknown or rejected order: kept, never an abandoned cart"
     ),
     "relationships_stg_shop__order_items_order_id__order_id__ref_stg_shop__orders_": (
         "items of unknown or rejected orders: kept, they add nothing to category affinity"
