@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine with Python 3.11 and pip:
-#   make run    demo data (when raw is absent); build and test, audit, publish, export; summary
+#   make run    build and test, audit, publish, export; summary (demo data on the default path)
 #   make test   lint + pytest (builds the project on fixtures)
 # Set-up (.venv from requirements.txt) runs first and is skipped when already current.
+# make help lists every target.
 
 PYTHON ?= python3
 VENV := .venv
@@ -13,9 +14,30 @@ PROFILE ?= demo
 # make bench FLOOR=../shared/perf/sql_floor.py: also time that SQL floor script on the bench's data.
 FLOOR ?=
 
-.PHONY: run test lint pytest generate bench clean
+.PHONY: help run test lint pytest generate bench clean
+
+help:
+	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output)"
+	@echo "make test     lint + pytest"
+	@echo "make lint     sqlfluff on the SQL; ruff (lint, format check) and mypy on audience/"
+	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow)"
+	@echo "make generate replace schema raw with demo data (ARGS='--profile M')"
+	@echo "make bench    benchmark (PROFILE=demo, M or L)"
+	@echo "make clean    remove target/, logs/ and .venv"
+	@echo "Options of the command line: $(BIN)/python -m audience --help"
+
+# A .venv left half-created (an interrupted set-up: no python, or a python without pip)
+# is rebuilt from scratch: its stamp counts as out of date, and the set-up removes it.
+VENV_WORKS := $(shell $(BIN)/python -c "import pip" >/dev/null 2>&1 && echo yes)
+ifneq ($(VENV_WORKS),yes)
+.PHONY: $(STAMP)
+endif
 
 $(STAMP): requirements.txt
+	@if [ -e $(VENV) ] && [ "$(VENV_WORKS)" != yes ]; then \
+		echo "$(VENV) is incomplete (no python, or a python without pip): rebuilding it"; \
+		rm -rf $(VENV); \
+	fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
@@ -28,6 +50,9 @@ generate: $(STAMP)
 
 lint: $(STAMP)
 	AUDIENCE_DUCKDB_PATH=$${TMPDIR:-/tmp}/audience-lint.duckdb $(BIN)/sqlfluff lint models tests analyses
+	$(BIN)/ruff check audience
+	$(BIN)/ruff format --check audience
+	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any
 
 import duckdb
 
@@ -41,7 +42,7 @@ class BackfillResult:
 
 def today_utc() -> dt.date:
     """Today in UTC, as dbt's run_started_at gives it to the models."""
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def dates_between(start: dt.date, end: dt.date, today: dt.date | None = None) -> list[dt.date]:
@@ -52,9 +53,7 @@ def dates_between(start: dt.date, end: dt.date, today: dt.date | None = None) ->
         raise ValueError(f"the range ends ({end}) before it starts ({start}): swap the dates")
     today = today or today_utc()
     if end > today:
-        raise ValueError(
-            f"the range ends ({end}) after today ({today}, UTC): as-of dates cannot be in the future"
-        )
+        raise ValueError(f"the range ends ({end}) after today ({today}, UTC): as-of dates cannot be in the future")
     return [start + dt.timedelta(days=offset) for offset in range((end - start).days + 1)]
 
 
@@ -65,8 +64,8 @@ def _dbt(args: list[str], what: str, dbt_args: Sequence[str]) -> None:
         raise BackfillError(f"dbt failed while {what}{detail}")
 
 
-def _vars(date: dt.date) -> list[str]:
-    return ["--vars", json.dumps({"as_of_date": date.isoformat()})]
+def _vars(date: dt.date, extra_vars: dict[str, Any]) -> list[str]:
+    return ["--vars", json.dumps({**extra_vars, "as_of_date": date.isoformat()}, default=str)]
 
 
 def backfill(
@@ -74,24 +73,31 @@ def backfill(
     run_tests: bool = True,
     on_date: Callable[[dt.date, float], None] | None = None,
     dbt_args: Sequence[str] = (),
+    extra_vars: dict[str, Any] | None = None,
 ) -> BackfillResult:
     """Build seeds and staging once, then intermediate and marts per date, then test.
 
     ``on_date`` is called after each date with its wall time (for a progress bar);
-    ``dbt_args`` are added to every dbt call (e.g. ``--target-path``).
+    ``dbt_args`` are added to every dbt call (e.g. ``--target-path``), ``extra_vars`` to
+    every call's vars (e.g. where the sources are).
     """
+    given = extra_vars or {}
     if not dates:
         raise ValueError("no dates to backfill")
     dates_between(min(dates), max(dates))  # the whole range is valid before anything is built
     started = time.perf_counter()
     _dbt(["seed"], "loading seeds", dbt_args)
-    _dbt(["run", "--select", "path:models/staging"], "building staging", dbt_args)
+    _dbt(
+        ["run", "--select", "path:models/staging", *(["--vars", json.dumps(given)] if given else [])],
+        "building staging",
+        dbt_args,
+    )
     staging_seconds = time.perf_counter() - started
 
     date_seconds = []
     for date in sorted(dates):
         began = time.perf_counter()
-        _dbt(["run", "--select", *PER_DATE_SELECTION, *_vars(date)], f"building {date}", dbt_args)
+        _dbt(["run", "--select", *PER_DATE_SELECTION, *_vars(date, given)], f"building {date}", dbt_args)
         date_seconds.append(time.perf_counter() - began)
         if on_date:
             on_date(date, date_seconds[-1])
@@ -99,7 +105,7 @@ def backfill(
     test_seconds = None
     if run_tests:
         began = time.perf_counter()
-        _dbt(["test", *_vars(max(dates))], f"testing the marts of {max(dates)}", dbt_args)
+        _dbt(["test", *_vars(max(dates), given)], f"testing the marts of {max(dates)}", dbt_args)
         test_seconds = time.perf_counter() - began
     return BackfillResult(sorted(dates), staging_seconds, date_seconds, test_seconds)
 
@@ -113,15 +119,18 @@ def _has_history(database: Path) -> bool:
             "select count(*) from information_schema.tables "
             "where table_schema = 'marts' and table_name = 'fct_segment_membership_history'"
         ).fetchall()
-        return bool(tables) and bool(con.execute("select 1 from marts.fct_segment_membership_history limit 1").fetchall())
+        return bool(tables) and bool(
+            con.execute("select 1 from marts.fct_segment_membership_history limit 1").fetchall()
+        )
 
 
-def seed_history(database: Path, as_of: dt.date) -> list[dt.date]:
+def seed_history(database: Path, as_of: dt.date, extra_vars: dict[str, Any] | None = None) -> list[dt.date]:
     """When ``database`` has no membership history yet, backfill the dates
     FIRST_HISTORY_DAYS_BEFORE days before ``as_of`` (without tests: the run that follows
-    tests its own build) and return them; otherwise do nothing and return []."""
+    tests its own build; with the run's ``extra_vars``) and return them; otherwise do
+    nothing and return []."""
     if _has_history(database):
         return []
     dates = [as_of - dt.timedelta(days=days) for days in FIRST_HISTORY_DAYS_BEFORE]
-    backfill(dates, run_tests=False)
+    backfill(dates, run_tests=False, extra_vars=extra_vars)
     return dates

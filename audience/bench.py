@@ -178,7 +178,7 @@ def _step_baseline(database: Path, manifest_path: Path, timings_path: Path) -> N
 
 def _step_publish(database: Path, published: Path, exports: Path) -> None:
     """What ``run`` does after its audits: the published file, its exports, both swaps."""
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with duckdb.connect(str(database), read_only=True) as con:
         (as_of,) = con.execute("select max(as_of_date) from marts.dim_customers").fetchall()[0]
     row = publish.LogRow(publish.new_build_id(started), as_of, started, started, 0, 0, 0, "", None)
@@ -356,9 +356,12 @@ def _figures(
             continue
         for dep in node["depends_on"]["nodes"]:
             table = dep.split(".")[-1]
-            if dep.startswith("source.") and table in RAW_TABLES:
-                if table not in readers or node["name"].startswith("base_"):
-                    readers[table] = uid
+            if (
+                dep.startswith("source.")
+                and table in RAW_TABLES
+                and (table not in readers or node["name"].startswith("base_"))
+            ):
+                readers[table] = uid
     throughput = []
     for table in sorted(raw_rows, key=lambda t: (-raw_rows[t], t))[:THROUGHPUT_TABLES]:
         model = readers.get(table)
@@ -417,7 +420,9 @@ def _per_type(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def _per_type_text(per_type: dict[str, dict[str, float]]) -> str:
-    return ", ".join(f"{kind} {entry['nodes']:.0f} ({entry['seconds']:.1f} s)" for kind, entry in sorted(per_type.items()))
+    return ", ".join(
+        f"{kind} {entry['nodes']:.0f} ({entry['seconds']:.1f} s)" for kind, entry in sorted(per_type.items())
+    )
 
 
 def _mib(value: int) -> str:
@@ -477,7 +482,8 @@ def markdown(figures: dict[str, Any]) -> str:
             "",
             f"Last run of this profile ({before['as_of_date']}, seed {before['seed']}): full build "
             f"{before['full_seconds']:.1f} s (now {full['seconds'] / before['full_seconds']:.2f}× that), "
-            f"daily build {before['daily_seconds']:.1f} s (now {day['build']['seconds'] / before['daily_seconds']:.2f}×).",
+            f"daily build {before['daily_seconds']:.1f} s "
+            f"(now {day['build']['seconds'] / before['daily_seconds']:.2f}×).",
         ]
     for title, key in (("full build", "slowest_models"), ("daily build", "slowest_models_daily")):
         lines += [

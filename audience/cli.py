@@ -1,4 +1,17 @@
-"""Command line: ``python -m audience run | generate | backfill | export | summary | preview``.
+"""Command line of the audience project.
+
+Examples:
+  python -m audience run                         build, test, audit, publish, export; summary
+  python -m audience run --demo                  the same, generating demo data into an
+                                                 explicitly set database that has no raw tables
+  python -m audience run --verbose               the same, with dbt's own output
+  python -m audience generate --profile M        replace schema raw with 100k demo customers
+  python -m audience backfill --start 2026-06-01 --end 2026-06-30
+                                                 build a month of history (publishes nothing)
+  python -m audience export                      re-export the published build
+  python -m audience summary                     the full summary of the published build
+  python -m audience preview --audience high_value_europe
+                                                 size and sample of an audience, no build
 
 Exit codes: 0 done (for run: published, or built as a backfill of an earlier date);
 1 a build, publish or export step failed; 2 bad input (raw tables, dates, arguments);
@@ -16,33 +29,28 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-import yaml
-from tqdm import tqdm
-
+# Only what the argument parser needs is imported here, so --help answers at once:
+# dbt, duckdb and the modules that load them are imported by the commands that use them.
 from audience import preview, publish
-from audience.backfill import BackfillError, backfill, dates_between, seed_history
-from audience.export import (
-    CURRENT,
-    MANIFEST,
-    StagedExport,
-    current_build_id,
-    discard,
-    export_dir,
-    export_published,
-    remove_scratch,
-    stage_export,
-    switch_current,
+from audience.generate import PROFILES
+from audience.project import (
+    DATABASE_ENV,
+    database_path,
+    database_path_is_explicit,
+    dbt_vars,
+    exclusive_families,
+    node_results,
+    project_commit,
+    project_vars,
+    published_path,
 )
-from audience.freshness import FreshnessError, SourceAge, check_sources, human_age, stale_message
-from audience.generate import PROFILES, generate, generate_next_day
-from audience.project import database_path, exclusive_families, project_commit, project_vars, published_path, run_dbt
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, contract_problems
-from audience.report import summary
-from audience.report_html import write_report
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
+
+    from audience.export import StagedExport
+    from audience.freshness import SourceAge
+    from audience.raw_schema import Location, Locations
 
 
 def _date(text: str) -> dt.date:
@@ -52,48 +60,77 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from error
 
 
-def _missing_raw_tables(database: Path) -> list[str] | None:
-    """Raw tables absent from the database; None when there is no raw schema at all."""
+def _missing_raw_tables(database: Path, locations: Locations) -> list[str] | None:
+    """Raw tables absent from their locations in the database, by qualified name; None
+    when none of them is there at all."""
+    import duckdb
+
     if not database.exists():
         return None
     with duckdb.connect(str(database), read_only=True) as con:
-        present = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?",
-                [RAW_SCHEMA],
-            ).fetchall()
-        }
-    if not present:
-        return None
-    return [table for table in RAW_TABLES if table not in present]
+        missing = [
+            location.relation(table)
+            for table, location in locations.items()
+            if not con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_catalog = coalesce(?, current_database()) and table_schema = ? and table_name = ?",
+                [location.database, location.schema, table],
+            ).fetchall()[0][0]
+        ]
+    return None if len(missing) == len(locations) else missing
 
 
-def _generate(database: Path, profile: str, as_of: dt.date | None, seed: int, parquet: Path | None) -> None:
+def _generate(
+    database: Path,
+    profile: str,
+    as_of: dt.date | None,
+    seed: int,
+    parquet: Path | None,
+    locations: dict[str, Location],
+) -> None:
+    from tqdm import tqdm
+
+    from audience.generate import generate
+    from audience.raw_schema import RAW_TABLES
+
     started = time.perf_counter()
-    with tqdm(total=len(RAW_TABLES), desc=f"generating {profile}", unit="table") as bar:
+    # disable=None: a progress bar on a terminal only, no carriage returns in a log.
+    with tqdm(total=len(RAW_TABLES), desc=f"generating {profile}", unit="table", disable=None) as bar:
 
         def progress(table: str, rows: int) -> None:
             bar.set_postfix_str(f"{table}: {rows:,} rows")
             bar.update(1)
 
-        counts = generate(database, profile=profile, as_of_date=as_of, seed=seed, parquet_dir=parquet, progress=progress)
+        counts = generate(
+            database,
+            profile=profile,
+            as_of_date=as_of,
+            seed=seed,
+            parquet_dir=parquet,
+            progress=progress,
+            locations=locations,
+        )
+    schemas = ", ".join(sorted({location.schema for location in locations.values()}))
     print(
-        f"generated {sum(counts.values()):,} raw rows into {database} (schema raw) "
+        f"generated {sum(counts.values()):,} raw rows into {database} (schema {schemas}) "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from audience.generate import generate_next_day
+    from audience.raw_schema import raw_locations
+
+    locations = raw_locations(dbt_vars(args.vars))
     if args.append_day:
         try:
-            counts = generate_next_day(database_path(), args.profile, args.append_day, args.seed)
+            counts = generate_next_day(database_path(), args.profile, args.append_day, args.seed, locations=locations)
         except ValueError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         print(f"appended {sum(counts.values()):,} raw rows of {args.append_day} to {database_path()}")
         return 0
-    _generate(database_path(), args.profile, args.as_of_date, args.seed, args.parquet)
+    _generate(database_path(), args.profile, args.as_of_date, args.seed, args.parquet, locations)
     return 0
 
 
@@ -109,11 +146,13 @@ WORKING_ADVICE = "wait for it to finish or stop it; BI tools and people read the
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _prepare(published: Path, exports: Path) -> None:
     """Remove what a killed run left, and re-export a build whose export a kill cut short."""
+    from audience.export import current_build_id, export_published, remove_scratch
+
     for path in [*publish.remove_scratch(published), *remove_scratch(exports)]:
         print(f"removed {path} (left by a killed run)")
     latest = publish.latest_publish(published)
@@ -123,12 +162,27 @@ def _prepare(published: Path, exports: Path) -> None:
 
 
 def _check_raw(database: Path, args: argparse.Namespace) -> None:
+    import duckdb
+
+    from audience.raw_schema import contract_problems, raw_locations
+
+    locations = raw_locations(dbt_vars(args.vars))
     publish.ensure_writable(database, "working database", WORKING_ADVICE)
-    missing = _missing_raw_tables(database)
+    missing = _missing_raw_tables(database, locations)
+    if missing is None and database_path_is_explicit() and not (args.demo or args.regenerate):
+        # Demo data is generated unasked only into the default working database: a path
+        # set on purpose is meant to hold real raw tables (or a typo of their path).
+        found = "does not exist" if not database.exists() else "has no raw tables"
+        raise StepFailed(
+            "check",
+            f"{database} (set by ${DATABASE_ENV}) {found}. Load the raw tables there (SPEC section 1, "
+            "docs/raw_tables.md), fix the path, or generate demo data into it with run --demo.",
+            2,
+        )
     if missing is None or args.regenerate:
-        _generate(database, args.profile, None, args.seed, None)
+        _generate(database, args.profile, None, args.seed, None, locations)
     with duckdb.connect(str(database), read_only=True) as con:
-        problems = contract_problems(con)
+        problems = contract_problems(con, locations)
     if problems:
         raise StepFailed(
             "check",
@@ -140,6 +194,8 @@ def _check_raw(database: Path, args: argparse.Namespace) -> None:
 
 
 def _vars(text: str) -> dict[str, Any]:
+    import yaml
+
     try:
         parsed = yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -149,43 +205,36 @@ def _vars(text: str) -> dict[str, Any]:
     return parsed
 
 
-def _build(as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None = None) -> dbtRunnerResult:
+def _build(
+    as_of: dt.date | None, extra_vars: dict[str, Any], verbose: bool, target: str | None = None
+) -> dbtRunnerResult:
+    from audience.progress import build
+
     dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
-    result = run_dbt(
+    result = build(
         [
             "build",
             *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
             *(["--target", target] if target else []),
-        ]
+        ],
+        verbose,
     )
     if result.success:
         return result
     problems = [str(result.exception)] if result.exception else []
-    if result.result is not None:
-        problems += [
-            f"{entry.node.resource_type} {entry.node.name}: {str(entry.message).strip().splitlines()[0]}"
-            for entry in result.result.results
-            if str(entry.status) in ("error", "fail")
-        ]
+    problems += [
+        f"{entry.node.resource_type} {entry.node.name}: {str(entry.message).strip().splitlines()[0]}"
+        for entry in node_results(result)
+        if str(entry.status) in ("error", "fail")
+    ]
     holders = [holder for holder in map(publish.holder_of_lock, problems) if holder]
     if holders:
         raise StepFailed("build", f"the working database is held open by {holders[0]}; {WORKING_ADVICE}", 4)
     raise StepFailed("build", "dbt build failed:\n  - " + "\n  - ".join(problems or ["see logs/dbt.log"]), 1)
 
 
-def _counts(result: dbtRunnerResult) -> tuple[int, int, int]:
-    """Models built, tests passed, tests warned."""
-    statuses = [(entry.node.resource_type, str(entry.status)) for entry in result.result.results]
-    tests = ("test", "unit_test")
-    return (
-        sum(1 for kind, status in statuses if kind == "model" and status == "success"),
-        sum(1 for kind, status in statuses if kind in tests and status == "pass"),
-        sum(1 for kind, status in statuses if kind in tests and status == "warn"),
-    )
-
-
 def _max_drop_share(extra_vars: dict[str, Any]) -> float:
-    value = {**project_vars(), **extra_vars}["max_publish_drop_share"]
+    value = dbt_vars(extra_vars)["max_publish_drop_share"]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise StepFailed("audit", f"var max_publish_drop_share must be a share from 0 to 1, got {value!r}", 2)
     return float(value)
@@ -193,24 +242,35 @@ def _max_drop_share(extra_vars: dict[str, Any]) -> float:
 
 def _freshness(args: argparse.Namespace) -> list[SourceAge]:
     """The freshness of every raw table (the audit's first part; the report shows it)."""
+    from audience.freshness import FreshnessError, check_sources
+
     try:
-        return check_sources(args.target if args.target != "duckdb" else None)
+        return check_sources(args.target if args.target != "duckdb" else None, args.vars)
     except FreshnessError as error:
         raise StepFailed("audit", str(error), 2) from None
 
 
 def _freshness_rows(ages: list[SourceAge]) -> list[dict[str, str]]:
     """Freshness as the export manifest and the report record it."""
+    from audience.freshness import human_age
+
     return [{"table": age.table, "status": age.status, "age": human_age(age.age_seconds)} for age in ages]
 
 
 def _audited_row(
-    args: argparse.Namespace, result: dbtRunnerResult, new: publish.Facts, previous: publish.Facts | None,
-    started: dt.datetime, ages: list[SourceAge],
+    args: argparse.Namespace,
+    result: dbtRunnerResult,
+    new: publish.Facts,
+    previous: publish.Facts | None,
+    started: dt.datetime,
+    ages: list[SourceAge],
 ) -> publish.LogRow | None:
     """The publish log row of a build that passed its audits (or whose failed audits were
     overridden); None for a backfill of an earlier date, which publishes nothing."""
-    stale = stale_message(ages)
+    from audience.freshness import stale_message
+    from audience.progress import NodeCounts
+
+    stale = stale_message(ages, args.vars)
     failures = publish.audit(new, previous, _max_drop_share(args.vars), stale)
     overridden = sorted({failure.audit for failure in failures} & set(args.override))
     blocking = [failure for failure in failures if failure.audit not in overridden]
@@ -227,15 +287,28 @@ def _audited_row(
         )
     for audit in overridden:
         print(f"publishing although the {audit} audit failed (--override {audit})")
-    models, passed, warned = _counts(result)
+    counts = NodeCounts.of(result)
     assert new.as_of_date is not None
     return publish.LogRow(
-        publish.new_build_id(started), new.as_of_date, started, _utc_now(), models, passed, warned,
-        ",".join(overridden), project_commit(),
+        publish.new_build_id(started),
+        new.as_of_date,
+        started,
+        _utc_now(),
+        counts.models_built,
+        counts.tests_passed,
+        counts.tests_warned,
+        ",".join(overridden),
+        project_commit(),
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from audience.backfill import BackfillError, seed_history
+    from audience.export import CURRENT, export_dir
+    from audience.report import brief_summary, summary
+
     working, published = database_path(), published_path()
     exports = args.export_dir.resolve() if args.export_dir else export_dir()
     started = _utc_now()
@@ -245,13 +318,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         _prepare(published, exports)
         _check_raw(working, args)
         try:
-            seeded = [] if args.no_history_seed else seed_history(working, args.as_of_date or _utc_now().date())
+            seeded = (
+                [] if args.no_history_seed else seed_history(working, args.as_of_date or _utc_now().date(), args.vars)
+            )
         except BackfillError as error:
             raise StepFailed("backfill", str(error), 1) from None
         if seeded:
             print(f"backfilled {', '.join(map(str, seeded))} into the empty history, for forward outcomes")
         print("building and testing in the working database ...")
-        result = _build(args.as_of_date, args.vars)
+        result = _build(args.as_of_date, args.vars, args.verbose)
         print("auditing the build ...")
         families = exclusive_families()
         with duckdb.connect(str(working), read_only=True) as con:
@@ -268,7 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 4
     print()
-    print(summary(published))
+    print(summary(published) if args.verbose else brief_summary(published))
     print(
         f"\npublished build {row.build_id} to {published}; exported {len(staged.segments)} segments "
         f"({staged.rows:,} rows, CSV and Parquet) to {exports / CURRENT}"
@@ -281,6 +356,10 @@ def _publish(
 ) -> StagedExport:
     """Write the published file, its exports and report beside the current ones, then swap
     both in."""
+    import duckdb
+
+    from audience.export import discard, stage_export, switch_current
+
     print("publishing ...")
     published.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -305,9 +384,12 @@ def _publish(
 def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime) -> int:
     """``run --target postgres``: raw is on the server; dbt builds the marts into schema
     marts_working, and publishing copies them into marts in one transaction."""
+    import duckdb
     import psycopg2
 
     from audience import publish_postgres
+    from audience.export import CURRENT, current_build_id, remove_scratch, switch_current
+    from audience.raw_schema import raw_locations
 
     if args.regenerate:
         print("error: --regenerate makes demo data in DuckDB only; load raw on the server yourself", file=sys.stderr)
@@ -324,13 +406,11 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
         if latest is not None and current_build_id(exports) != latest.build_id:
             switch_current(exports, publish_postgres.stage_published_export(conn, exports))
             print(f"re-exported published build {latest.build_id}: its export had not completed")
-        missing = publish_postgres.missing_raw_tables(conn)
+        missing = publish_postgres.missing_raw_tables(conn, raw_locations(dbt_vars(args.vars)))
         if missing:
-            raise StepFailed(
-                "check", f"schema raw on the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2
-            )
+            raise StepFailed("check", f"the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2)
         print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
-        result = _build(args.as_of_date, args.vars, args.target)
+        result = _build(args.as_of_date, args.vars, args.verbose, args.target)
         print("auditing the build ...")
         families = exclusive_families()
         new = publish_postgres.working_facts(conn, families)
@@ -363,6 +443,8 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from audience.export import CURRENT, export_dir, export_published, remove_scratch
+
     published = published_path()
     folder = args.export_dir.resolve() if args.export_dir else export_dir()
     try:
@@ -390,8 +472,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _missing_raw_error(database: Path) -> str | None:
-    missing = _missing_raw_tables(database)
+def _missing_raw_error(database: Path, locations: Locations) -> str | None:
+    missing = _missing_raw_tables(database, locations)
     if missing is None:
         return f"{database} has no raw tables: load them (SPEC section 1) or run python -m audience generate."
     if missing:
@@ -400,6 +482,11 @@ def _missing_raw_error(database: Path) -> str | None:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from audience.backfill import BackfillError, backfill, dates_between
+    from audience.raw_schema import raw_locations
+
     try:
         dates = dates_between(args.start, args.end)
     except ValueError as error:
@@ -410,7 +497,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     except publish.DatabaseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return 4
-    problem = _missing_raw_error(database_path())
+    problem = _missing_raw_error(database_path(), raw_locations(dbt_vars(args.vars)))
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -421,7 +508,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             bar.update(1)
 
         try:
-            result = backfill(dates, run_tests=not args.no_test, on_date=progress)
+            result = backfill(dates, run_tests=not args.no_test, on_date=progress, extra_vars=args.vars)
         except BackfillError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
@@ -436,6 +523,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from audience.report import summary
+
     published = published_path()
     if publish.latest_publish(published) is None:
         print(f"error: nothing has been published at {published}; run make run first.", file=sys.stderr)
@@ -445,6 +534,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from audience.export import CURRENT, MANIFEST, export_dir
+    from audience.report_html import write_report
+
     published = published_path()
     latest = publish.latest_publish(published)
     if latest is None:
@@ -462,14 +554,40 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _examples(*lines: str) -> str:
+    return "example" + ("s" if len(lines) > 1 else "") + ":\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="audience", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="audience", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser(
-        "run", help="demo data if absent; build and test, audit, publish, export; summary"
+    def add(name: str, help_text: str, *examples: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=_examples(*examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = add(
+        "run",
+        "build and test, audit, publish, export; summary (demo data first when the default working "
+        "database has no raw tables)",
+        "python -m audience run",
+        "python -m audience run --as-of-date 2026-06-30 --vars '{holdout_pct: 20}'",
+        "AUDIENCE_DUCKDB_PATH=/tmp/try.duckdb python -m audience run --demo",
     )
     run.add_argument("--regenerate", action="store_true", help="regenerate the demo raw data first")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate demo data when the working database has no raw tables, also at a path set by "
+        "$AUDIENCE_DUCKDB_PATH (without it, such a path must already hold them)",
+    )
     run.add_argument("--profile", choices=PROFILES, default="demo", help="size of generated data")
     run.add_argument("--seed", type=int, default=42, help="seed of generated data")
     run.add_argument("--as-of-date", type=_date, help="build as of this date (default: today, UTC)")
@@ -488,20 +606,33 @@ def main(argv: list[str] | None = None) -> int:
         choices=publish.OVERRIDABLE_AUDITS,
         help="publish although this audit failed (repeatable); recorded in marts.publish_log",
     )
-    run.add_argument("--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)")
+    run.add_argument(
+        "--export-dir", type=Path, help="where segment files go (default: $AUDIENCE_EXPORT_DIR or exports/)"
+    )
     run.add_argument(
         "--target",
         choices=("duckdb", "postgres"),
         default="duckdb",
         help="dbt target: postgres builds in schema marts_working and publishes into marts (raw must be on the server)",
     )
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show dbt's own output instead of the progress line, and the full summary",
+    )
     run.set_defaults(handler=cmd_run)
 
-    gen = commands.add_parser("generate", help="replace schema raw with synthetic data")
+    gen = add(
+        "generate",
+        "replace schema raw with synthetic data",
+        "python -m audience generate --profile M --seed 7",
+        "python -m audience generate --append-day 2026-07-01",
+    )
     gen.add_argument("--profile", choices=PROFILES, default="demo", help="demo 10k, M 100k, L 1M customers")
     gen.add_argument("--seed", type=int, default=42, help="seed: same seed and date, same data")
     gen.add_argument("--as-of-date", type=_date, help="data up to this date (default: today, UTC)")
     gen.add_argument("--parquet", type=Path, help="also write each raw table as Parquet into this folder")
+    gen.add_argument("--vars", type=_vars, default={}, help="dbt vars, as for run: where the sources go")
     gen.add_argument(
         "--append-day",
         type=_date,
@@ -509,22 +640,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     gen.set_defaults(handler=cmd_generate)
 
-    fill = commands.add_parser(
-        "backfill", help="build every date of a range into the working database's history; never publishes"
+    fill = add(
+        "backfill",
+        "build every date of a range into the working database's history; never publishes",
+        "python -m audience backfill --start 2026-06-01 --end 2026-06-30",
     )
     fill.add_argument("--start", type=_date, required=True, help="first as-of date, YYYY-MM-DD")
     fill.add_argument("--end", type=_date, required=True, help="last as-of date, YYYY-MM-DD (included)")
     fill.add_argument("--no-test", action="store_true", help="skip dbt test on the last date")
+    fill.add_argument("--vars", type=_vars, default={}, help="dbt vars for every date, as for run")
     fill.set_defaults(handler=cmd_backfill)
 
-    exp = commands.add_parser("export", help="re-export the published build (CSV + Parquet per segment)")
+    exp = add(
+        "export",
+        "re-export the published build (CSV + Parquet per segment)",
+        "python -m audience export --export-dir /srv/exports",
+    )
     exp.add_argument("--export-dir", type=Path, help="folder (default: $AUDIENCE_EXPORT_DIR or exports/)")
     exp.set_defaults(handler=cmd_export)
 
-    summ = commands.add_parser("summary", help="print the summary of the published build")
+    summ = add("summary", "print the full summary of the published build", "python -m audience summary")
     summ.set_defaults(handler=cmd_summary)
 
-    rep = commands.add_parser("report", help="write the HTML report of the published build (every publish writes one)")
+    rep = add(
+        "report",
+        "write the HTML report of the published build again (every publish writes one into its exports)",
+        "python -m audience report --out /tmp/segments.html",
+    )
     rep.add_argument("--out", type=Path, default=Path("report.html"), help="file to write (default: report.html)")
     rep.set_defaults(handler=cmd_report)
 

@@ -31,7 +31,6 @@ from typing import Any
 
 import duckdb
 
-
 from audience.project import PROJECT_DIR
 from audience.publish import private_files, read_only
 from audience.report_html import write_report
@@ -148,7 +147,7 @@ def stage_export(
                 for family, segment, rows in counts:
                     names = [_file_name(family, segment, extension) for extension in FORMATS]
                     (scratch / family).mkdir(exist_ok=True)
-                    for name, options in zip(names, FORMATS.values()):
+                    for name, options in zip(names, FORMATS.values(), strict=True):
                         con.execute(
                             f"copy (select {COLUMNS} from marts.fct_segment_exports "
                             f"where segment_family = {_literal(family)} and segment = {_literal(segment)} "
@@ -161,7 +160,7 @@ def stage_export(
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat(),
-                "exported_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
+                "exported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
                 "segments": [asdict(segment) for segment in segments],
                 "lists": [asdict(exported) for exported in lists],
                 "report": REPORT if with_report else None,
@@ -196,7 +195,7 @@ def _export_lists(con: duckdb.DuckDBPyConnection, scratch: Path) -> list[Exporte
     for list_name, rows in counts:
         names = [_file_name(LISTS, list_name, extension) for extension in FORMATS]
         (scratch / LISTS).mkdir(exist_ok=True)
-        for name, options in zip(names, FORMATS.values()):
+        for name, options in zip(names, FORMATS.values(), strict=True):
             con.execute(
                 f"copy (select {LIST_COLUMNS} from marts.fct_priority_list_exports "
                 f"where list_name = {_literal(list_name)} order by customer_id) "

@@ -14,13 +14,16 @@ SPEC section 2.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    # duckdb is imported where it is used: `python -m audience --help` must not load it.
+    import duckdb
 
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, column_list, create_raw_tables
+from audience.raw_schema import RAW_TABLES, Location, column_list, create_raw_tables, raw_locations
 
 PROFILES: dict[str, int] = {"S": 1_000, "demo": 10_000, "M": 100_000, "L": 1_000_000}
 HORIZON_DAYS = 1095
@@ -43,6 +46,12 @@ class Settings:
     customers: int
     as_of_date: dt.date
     seed: int
+    #: Where each raw table goes (audience.raw_schema.raw_locations); schema raw by default.
+    raw: dict[str, Location] = field(default_factory=raw_locations)
+
+    def relation(self, table: str) -> str:
+        """The raw table's qualified name."""
+        return self.raw[table].relation(table)
 
     @property
     def start(self) -> str:
@@ -258,7 +267,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         select
             p.*,
             'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
-            {_account_of('p.i', accounts)} as account_id,
+            {_account_of("p.i", accounts)} as account_id,
             case when rnd(p.i, 'con_versions') < 0.12 then 2 else 1 end as version_count
         from persons as p
         where p.in_crm
@@ -267,7 +276,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
         select
             case when rnd(p.i, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
             p.account_id,
-            {_landed_email('p.i * 3 + v', 'con_email', 0.02, 0.005)} as email,
+            {_landed_email("p.i * 3 + v", "con_email", 0.02, 0.005)} as email,
             messy(p.first_name, rnd(p.i, 'con_fn')) as first_name,
             messy(p.last_name, rnd(p.i, 'con_ln')) as last_name,
             case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
@@ -466,7 +475,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
     )
     select
         case when rnd(p.i, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
-        {_landed_email('p.i * 3 + v', 'shc_email', 0.015, 0.01)} as email,
+        {_landed_email("p.i * 3 + v", "shc_email", 0.015, 0.01)} as email,
         messy(p.first_name, rnd(p.i, 'shc_fn')) as first_name,
         messy(p.last_name, rnd(p.i, 'shc_ln')) as last_name,
         country_text(p.country_code, rnd(p.i * 3 + v, 'shc_country')) as country,
@@ -494,7 +503,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
                 else 30 + floor(rnd(p.i, 'n_o2') * 120)
             end::integer as n_orders,
             p.signup_day + rnd(p.i, 'first_order') * 30 as first_order_day,
-            {_currency('p.country_code')} as currency
+            {_currency("p.country_code")} as currency
         from persons as p
         where p.is_buyer
     )
@@ -504,7 +513,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
         b.i * 1000 + o as k,
         'O' || b.i || '-' || o as order_id,
         case when b.in_shop and rnd(b.i * 1000 + o, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
-        {_landed_email('b.i * 1000 + o', 'ord_email', 0.02, 0.07, 'b')} as email,
+        {_landed_email("b.i * 1000 + o", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
         least(
             b.first_order_day + case when o = 0 then 0
@@ -542,17 +551,25 @@ PLANTED_GLOBAL_HOLDOUT_PCT = 5
 
 def _planted_orders() -> str:
     """Insert the planted campaign's extra orders into g_orders_base (one per person at most)."""
-    region = "case " + " ".join(
-        f"when p.country_code in ({', '.join(repr(code) for code in codes)}) then '{name}'"
-        for name, (codes, _) in PLANTED_UPLIFT.items()
-    ) + " end"
-    share = "case " + " ".join(f"when region = '{name}' then {uplift}" for name, (_, uplift) in PLANTED_UPLIFT.items()) + " end"
+    region = (
+        "case "
+        + " ".join(
+            f"when p.country_code in ({', '.join(repr(code) for code in codes)}) then '{name}'"
+            for name, (codes, _) in PLANTED_UPLIFT.items()
+        )
+        + " end"
+    )
+    share = (
+        "case "
+        + " ".join(f"when region = '{name}' then {uplift}" for name, (_, uplift) in PLANTED_UPLIFT.items())
+        + " end"
+    )
     bucket = "(('0x' || substr(md5({text}), 1, 8))::bigint % 100)"
     campaign_day = f"{HORIZON_DAYS} - {PLANTED_CAMPAIGN_DAYS}"
     return f"""
     insert into g_orders_base by name
     with people as (
-        select p.*, {region} as region, md5({_email_expr('p')}) as customer_key
+        select p.*, {region} as region, md5({_email_expr("p")}) as customer_key
         from persons as p
         where p.on_list and p.signup_day < {campaign_day} - 30
     ),
@@ -571,8 +588,8 @@ def _planted_orders() -> str:
         i * 1000 + 900 as k,
         'O' || i || '-planted' as order_id,
         null as customer_id,
-        {_email_expr('treated')} as email,
-        {_currency('treated.country_code')} as currency,
+        {_email_expr("treated")} as email,
+        {_currency("treated.country_code")} as currency,
         {campaign_day} + 1 + floor(rnd(i, 'planted_day') * 7) + 0.5 as order_day,
         round(exp(3.9 + 0.75 * std_normal(i, 'planted_amount')), 2) as gross_amount,
         false as has_discount
@@ -674,6 +691,7 @@ select
 from all_checkouts
 """
 
+
 def _completed_checkouts(key: str) -> str:
     """The checkouts CTE ``completed``: 30 % of the orders of g_orders_base started as a
     checkout ten minutes before the order; ``key`` is their row key."""
@@ -692,7 +710,8 @@ def _completed_checkouts(key: str) -> str:
 )"""
 
 
-CHECKOUTS_RAW = """
+CHECKOUTS_RAW = (
+    """
 create or replace temp table g_shop_checkouts as
 with {completed},
 abandoned as (
@@ -715,7 +734,9 @@ all_checkouts as (
     union all
     select * from abandoned
 )
-""" + CHECKOUTS_LANDED
+"""
+    + CHECKOUTS_LANDED
+)
 
 
 def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> str:
@@ -725,7 +746,7 @@ def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> s
     build passes source freshness."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {s.relation(table)} ({columns})
     with landed as (
         select
             *,
@@ -764,7 +785,7 @@ def _entity_loaded(table: str, s: Settings) -> str:
     """Entity tables land each version after its ``updated_at`` (already in the stage table)."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {s.relation(table)} ({columns})
     with landed as (
         select *, updated_at_load as _loaded_at from g_{table}
     ),
@@ -786,7 +807,7 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
     email = dict(_email(s))
     shop = dict(_shop(s))
     orders_insert = f"""
-    insert into {RAW_SCHEMA}.shop_orders ({column_list('shop_orders')})
+    insert into {s.relation("shop_orders")} ({column_list("shop_orders")})
     with landed as (
         select
             * replace (
@@ -803,26 +824,37 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
         order by updated_at desc nulls last, k
         limit 3
     )
-    select {column_list('shop_orders')} from landed
+    select {column_list("shop_orders")} from landed
     union all
-    select {column_list('shop_orders')} from last_sync
+    select {column_list("shop_orders")} from last_sync
     """
     checkout_email = _landed_email("p.i * 4 + n", "chk_email", 0.03, 0.25)
     return [
-        ("persons", _macros(s) + [_country_text(), _persons(s)]),
+        ("persons", [*_macros(s), _country_text(), _persons(s)]),
         ("crm_accounts", [crm["crm_accounts"], _entity_loaded("crm_accounts", s)]),
         ("crm_contacts", [crm["crm_contacts"], _entity_loaded("crm_contacts", s)]),
         ("crm_contact_tags", [crm["crm_contact_tags"], _loaded("crm_contact_tags", "tagged_at", s, 0.004)]),
         ("email_campaigns", [email["email_campaigns"], _loaded("email_campaigns", "sent_at", s, 0.0)]),
         ("email_events", [email["email_events"], _loaded("email_events", "occurred_at", s, 0.003)]),
         ("shop_customers", [shop["shop_customers"], _loaded("shop_customers", "updated_at", s, 0.0)]),
-        ("shop_orders", [shop["shop_orders"], _planted_orders(), ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT), orders_insert]),
+        (
+            "shop_orders",
+            [
+                shop["shop_orders"],
+                _planted_orders(),
+                ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT),
+                orders_insert,
+            ],
+        ),
         ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
         ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
-        ("shop_checkouts", [
-            CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
-            _loaded("shop_checkouts", "created_at", s, 0.004),
-        ]),
+        (
+            "shop_checkouts",
+            [
+                CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
+                _loaded("shop_checkouts", "created_at", s, 0.004),
+            ],
+        ),
     ]
 
 
@@ -835,6 +867,8 @@ def _connect(database: Path) -> duckdb.DuckDBPyConnection:
     order is not preserved, which lets large inserts stream; nothing relies on it (every
     ``limit`` is ordered down to the row key, and raw tables are sets).
     """
+    import duckdb
+
     con = duckdb.connect(str(database))
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
     con.execute("set preserve_insertion_order = false")
@@ -848,29 +882,32 @@ def generate(
     seed: int = 42,
     parquet_dir: Path | None = None,
     progress: Progress | None = None,
+    locations: dict[str, Location] | None = None,
 ) -> dict[str, int]:
-    """Replace schema ``raw`` of ``database`` with synthetic data; return rows per table.
+    """Replace the raw tables of ``database`` with synthetic data; return rows per table.
 
-    ``progress(table, rows)`` is called after each table. With ``parquet_dir``, each raw
-    table is also written there as ``<table>.parquet``.
+    The tables go to ``locations`` (audience.raw_schema.raw_locations; default: schema
+    raw). ``progress(table, rows)`` is called after each table. With ``parquet_dir``, each
+    raw table is also written there as ``<table>.parquet``.
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     settings = Settings(
         customers=PROFILES[profile],
-        as_of_date=as_of_date or dt.datetime.now(dt.timezone.utc).date(),
+        as_of_date=as_of_date or dt.datetime.now(dt.UTC).date(),
         seed=seed,
+        raw=locations or raw_locations(),
     )
     counts: dict[str, int] = {}
     database.parent.mkdir(parents=True, exist_ok=True)
     with _connect(database) as con:
         con.execute("begin transaction")
-        create_raw_tables(con)
+        create_raw_tables(con, settings.raw)
         for table, statements in _steps(settings):
             for statement in statements:
                 con.execute(statement)
             if table in RAW_TABLES:
-                counts[table] = con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0]
+                counts[table] = con.execute(f"select count(*) from {settings.relation(table)}").fetchall()[0][0]
                 if progress:
                     progress(table, counts[table])
         con.execute("commit")
@@ -878,9 +915,8 @@ def generate(
             parquet_dir.mkdir(parents=True, exist_ok=True)
             for table in RAW_TABLES:
                 target = parquet_dir / f"{table}.parquet"
-                con.execute(f"copy {RAW_SCHEMA}.{table} to '{target}' (format parquet)")
+                con.execute(f"copy {settings.relation(table)} to '{target}' (format parquet)")
     return counts
-
 
 
 # --- One more day -------------------------------------------------------------------------
@@ -900,11 +936,18 @@ class NextDay:
     customers: int
     day: dt.date
     seed: int
+    raw: dict[str, Location] = field(default_factory=raw_locations)
+
+    def relation(self, table: str) -> str:
+        """The raw table's qualified name."""
+        return self.raw[table].relation(table)
 
     @property
     def settings(self) -> Settings:
         """Settings of the horizon that ends with this day."""
-        return Settings(customers=self.customers, as_of_date=self.day + dt.timedelta(days=1), seed=self.seed)
+        return Settings(
+            customers=self.customers, as_of_date=self.day + dt.timedelta(days=1), seed=self.seed, raw=self.raw
+        )
 
     @property
     def offset(self) -> int:
@@ -973,7 +1016,7 @@ def _day_crm(d: NextDay) -> list[str]:
         select
             p.*,
             'CON-' || lpad(p.i::varchar, 8, '0') as contact_id,
-            {_account_of('p.i', _account_count(d.customers))} as account_id,
+            {_account_of("p.i", _account_count(d.customers))} as account_id,
             day_ts(p.signup_day, p.dk, 'con_created') as created_at
         from persons as p
         where p.is_new and p.in_crm
@@ -981,7 +1024,7 @@ def _day_crm(d: NextDay) -> list[str]:
     select
         case when rnd(p.dk, 'con_nullkey') < 0.004 then null else p.contact_id end as contact_id,
         p.account_id,
-        {_landed_email('p.dk', 'con_email', 0.02, 0.005)} as email,
+        {_landed_email("p.dk", "con_email", 0.02, 0.005)} as email,
         messy(p.first_name, rnd(p.dk, 'con_fn')) as first_name,
         messy(p.last_name, rnd(p.dk, 'con_ln')) as last_name,
         case when p.account_id is not null then pick(['CEO', 'Head of Marketing', 'Buyer',
@@ -1029,7 +1072,7 @@ def _day_email(d: NextDay) -> list[str]:
     create or replace temp table g_email_events as
     with previous_campaign as (
         select campaign_id, sent_at
-        from {RAW_SCHEMA}.email_campaigns
+        from {d.relation("email_campaigns")}
         where campaign_id is not null and sent_at < {d.start}
         order by sent_at desc, campaign_id
         limit 1
@@ -1128,7 +1171,7 @@ def _day_shop(d: NextDay) -> list[str]:
     create or replace temp table g_shop_customers as
     select
         case when rnd(p.dk, 'shc_nullkey') < 0.003 then null else 'C' || p.i end as customer_id,
-        {_landed_email('p.dk', 'shc_email', 0.015, 0.01)} as email,
+        {_landed_email("p.dk", "shc_email", 0.015, 0.01)} as email,
         messy(p.first_name, rnd(p.dk, 'shc_fn')) as first_name,
         messy(p.last_name, rnd(p.dk, 'shc_ln')) as last_name,
         country_text(p.country_code, rnd(p.dk, 'shc_country')) as country,
@@ -1141,7 +1184,7 @@ def _day_shop(d: NextDay) -> list[str]:
     orders_base = f"""
     create or replace temp table g_orders_base as
     with buyers as (
-        select p.*, {_currency('p.country_code')} as currency
+        select p.*, {_currency("p.country_code")} as currency
         from persons as p
         where p.is_buyer and rnd(p.dk, 'day_order') < case
             when p.is_new then 0.15
@@ -1154,7 +1197,7 @@ def _day_shop(d: NextDay) -> list[str]:
         b.dk as k,
         'O' || b.i || '-{d.stamp}' as order_id,
         case when b.in_shop and rnd(b.dk, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
-        {_landed_email('b.dk', 'ord_email', 0.02, 0.07, 'b')} as email,
+        {_landed_email("b.dk", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
         {d.offset} - case when not b.is_new and rnd(b.dk, 'late') < 0.03
                           then 1 + floor(rnd(b.dk, 'late_days') * 2) else 0 end as order_day,
@@ -1173,7 +1216,7 @@ def _day_shop(d: NextDay) -> list[str]:
     select
         o.*,
         -1 - (hash(o.order_id, '{d.stamp}') % 1000000000000000)::bigint as k
-    from {RAW_SCHEMA}.shop_orders as o
+    from {d.relation("shop_orders")} as o
     where o.order_id is not null
         and o.ordered_at >= {d.start} - interval 30 day and o.ordered_at < {d.start}
     qualify row_number() over (
@@ -1211,16 +1254,17 @@ def _day_shop(d: NextDay) -> list[str]:
     from g_recent_orders
     where lower(trim(status)) = 'completed' and total_amount > 0 and rnd(k, 'refund') < 0.05 / 30
     """
-    checkouts = f"""
+    checkouts = (
+        f"""
     create or replace temp table g_shop_checkouts as
     with {_completed_checkouts("k * 4 + 2")},
     abandoned as (
         select
             'KA' || p.i || '-{d.stamp}' as checkout_id,
             case when p.in_shop then 'C' || p.i end as customer_id,
-            {_landed_email('p.dk', 'chk_email', 0.03, 0.25)} as email,
+            {_landed_email("p.dk", "chk_email", 0.03, 0.25)} as email,
             round(exp(3.9 + 0.75 * std_normal(p.dk, 'chk_amount')), 2) as cart_amount,
-            {_currency('p.country_code')} as currency,
+            {_currency("p.country_code")} as currency,
             null as completed_order_id,
             day_ts({d.offset}, p.dk, 'chk_t') as created_at,
             p.dk * 4 + 3 as k
@@ -1232,7 +1276,9 @@ def _day_shop(d: NextDay) -> list[str]:
         union all
         select * from abandoned
     )
-    """ + CHECKOUTS_LANDED
+    """
+        + CHECKOUTS_LANDED
+    )
     return [
         customers,
         orders_base,
@@ -1266,7 +1312,7 @@ def _day_insert(table: str, d: NextDay) -> str:
     columns = column_list(table)
     landing = DAY_LANDING[table]
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {d.relation(table)} ({columns})
     with landed as (
         select
             *,
@@ -1291,10 +1337,10 @@ def _day_last_sync(table: str, d: NextDay) -> str:
     as of the next day passes source freshness. A copy never lands before its original."""
     columns = column_list(table)
     return f"""
-    insert into {RAW_SCHEMA}.{table} ({columns})
+    insert into {d.relation(table)} ({columns})
     with latest as (
         select t.*, hash(t) as h
-        from {RAW_SCHEMA}.{table} as t
+        from {d.relation(table)} as t
         where t._loaded_at is not null
         order by t._loaded_at desc, h
         limit 3
@@ -1309,14 +1355,14 @@ def _day_last_sync(table: str, d: NextDay) -> str:
     """
 
 
-def _row_counts(con: duckdb.DuckDBPyConnection, tables: Iterable[str] = RAW_TABLES) -> dict[str, int]:
+def _row_counts(con: duckdb.DuckDBPyConnection, d: NextDay, tables: Iterable[str] = RAW_TABLES) -> dict[str, int]:
     """Rows per raw table."""
-    return {table: con.execute(f"select count(*) from {RAW_SCHEMA}.{table}").fetchall()[0][0] for table in tables}
+    return {table: con.execute(f"select count(*) from {d.relation(table)}").fetchall()[0][0] for table in tables}
 
 
-def _latest_load(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+def _latest_load(con: duckdb.DuckDBPyConnection, d: NextDay) -> dt.datetime | None:
     """The latest ``_loaded_at`` over the raw tables (None when they are empty)."""
-    union = " union all ".join(f"select max(_loaded_at) as m from {RAW_SCHEMA}.{table}" for table in RAW_TABLES)
+    union = " union all ".join(f"select max(_loaded_at) as m from {d.relation(table)}" for table in RAW_TABLES)
     return con.execute(f"select max(m) from ({union})").fetchall()[0][0]
 
 
@@ -1326,9 +1372,10 @@ def generate_next_day(
     as_of_date: dt.date,
     seed: int = 42,
     progress: Progress | None = None,
+    locations: dict[str, Location] | None = None,
 ) -> dict[str, int]:
-    """Append the day ``as_of_date`` to raw data generated as of that date; return rows
-    appended per table.
+    """Append the day ``as_of_date`` to raw data generated as of that date (in
+    ``locations``, default schema raw); return rows appended per table.
 
     The database must hold ``generate(database, profile, as_of_date, seed)`` (and any
     earlier appended days): data up to ``as_of_date`` 00:00. Every appended row is loaded
@@ -1337,15 +1384,15 @@ def generate_next_day(
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
-    d = NextDay(customers=PROFILES[profile], day=as_of_date, seed=seed)
+    d = NextDay(customers=PROFILES[profile], day=as_of_date, seed=seed, raw=locations or raw_locations())
     with _connect(database) as con:
-        latest = _latest_load(con)
+        latest = _latest_load(con, d)
         if latest is not None and latest >= dt.datetime.combine(d.day, dt.time()):
             raise ValueError(
                 f"{database} already holds rows loaded at {latest}: generate_next_day appends the day "
                 f"after the data's as-of date, and {d.day} is not after it"
             )
-        before = _row_counts(con)
+        before = _row_counts(con, d)
         con.execute("begin transaction")
         stage = [
             *_macros(d.settings),
@@ -1362,7 +1409,7 @@ def generate_next_day(
                 con.execute(_day_insert(table, d))
             con.execute(_day_last_sync(table, d))
             if progress:
-                progress(table, _row_counts(con, [table])[table] - before[table])
+                progress(table, _row_counts(con, d, [table])[table] - before[table])
         con.execute("commit")
-        after = _row_counts(con)
+        after = _row_counts(con, d)
     return {table: after[table] - before[table] for table in RAW_TABLES}

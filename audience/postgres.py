@@ -114,7 +114,22 @@ def throwaway_server(reader_role: str = "bi_reader") -> Iterator[Server]:
     port = _free_port()
     started = False
     try:
-        _run([initdb, "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8", "--no-sync"])
+        _run(
+            [
+                initdb,
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        )
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off -c full_page_writes=off"
         _run([pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "-t", "60", "start"])
         started = True
@@ -138,7 +153,10 @@ def load_raw(duckdb_path: Path, server: Server) -> dict[str, int]:
     """Copy the ten raw tables of a DuckDB file into schema raw of the server (replacing
     it), through CSV; returns rows per table."""
     counts: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="audience-raw-") as folder, duckdb.connect(str(duckdb_path), read_only=True) as source:
+    with (
+        tempfile.TemporaryDirectory(prefix="audience-raw-") as folder,
+        duckdb.connect(str(duckdb_path), read_only=True) as source,
+    ):
         pg = server.connect()
         try:
             with pg.cursor() as cur:
@@ -152,7 +170,8 @@ def load_raw(duckdb_path: Path, server: Server) -> dict[str, int]:
                     with csv.open() as stream:
                         cur.copy_expert(f"copy {RAW_SCHEMA}.{table} from stdin with (format csv, header true)", stream)
                     cur.execute(f"select count(*) from {RAW_SCHEMA}.{table}")
-                    counts[table] = int(cur.fetchone()[0])
+                    (count,) = cur.fetchall()[0]
+                    counts[table] = int(count)
             pg.commit()
         finally:
             pg.close()

@@ -30,9 +30,11 @@ import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
+if TYPE_CHECKING:
+    # duckdb is imported where it is used: `python -m audience --help` must not load it.
+    import duckdb
 
 from audience import publish
 from audience.project import project_vars, published_path
@@ -54,7 +56,18 @@ PREDICATE_FUNCTIONS = [
 ]  # fmt: skip
 
 #: Node classes of DuckDB's parse tree a plain expression is made of.
-ALLOWED_NODES = ["COLUMN_REF", "CONSTANT", "COMPARISON", "CONJUNCTION", "OPERATOR", "FUNCTION", "CASE", "CAST", "BETWEEN", "TYPE"]
+ALLOWED_NODES = [
+    "COLUMN_REF",
+    "CONSTANT",
+    "COMPARISON",
+    "CONJUNCTION",
+    "OPERATOR",
+    "FUNCTION",
+    "CASE",
+    "CAST",
+    "BETWEEN",
+    "TYPE",
+]
 #: Operators DuckDB's parser gives as functions.
 OPERATORS = ["+", "-", "*", "/", "%", "||", "~~", "!~~", "~~*", "!~~*", "regexp_full_match"]
 REFUSED_NODES = ["SUBQUERY", "TABLE_FUNCTION", "STAR", "PARAMETER", "LAMBDA", "WINDOW", "COLLATE"]
@@ -101,6 +114,8 @@ def structure_error(predicate: str, columns: list[str]) -> str:
     or ''. Mirrors the macro ``duckdb__predicate_structure_error``: one SELECT from
     dim_customers with nothing but a WHERE clause made of allowed nodes, functions and
     columns. Parsing happens in a connection of its own, on no database."""
+    import duckdb
+
     sql = f"select 1 from dim_customers where ({predicate})"
     with duckdb.connect() as con:
         parsed = con.execute("select json_serialize_sql(?)", [sql]).fetchall()[0][0]
@@ -195,6 +210,8 @@ def declared_predicate(name: str) -> str:
 def preview(published: Path, predicate: str) -> Preview:
     """Answer for ``predicate`` from the published database; PreviewRefused when it is
     refused or nothing is published, publish.DatabaseBusy when a writer holds the file."""
+    import duckdb
+
     latest = publish.latest_publish(published)
     if latest is None:
         raise PreviewRefused(

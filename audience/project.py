@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,11 @@ def database_path() -> Path:
     return _configured(DATABASE_ENV, "audience_working.duckdb")
 
 
+def database_path_is_explicit() -> bool:
+    """True when ``$AUDIENCE_DUCKDB_PATH`` names the working database (not the default)."""
+    return bool(os.environ.get(DATABASE_ENV))
+
+
 def published_path() -> Path:
     """The published DuckDB file BI tools open (SPEC section 10):
     ``$AUDIENCE_PUBLISHED_PATH``, else audience.duckdb here."""
@@ -41,6 +47,11 @@ def project_vars() -> dict[str, Any]:
 
     with (PROJECT_DIR / "dbt_project.yml").open() as stream:
         return dict(yaml.safe_load(stream).get("vars") or {})
+
+
+def dbt_vars(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The vars a dbt command sees: those of dbt_project.yml, with ``overrides`` (--vars)."""
+    return {**project_vars(), **(overrides or {})}
 
 
 def exclusive_families() -> list[str]:
@@ -60,8 +71,9 @@ def project_commit() -> str | None:
     return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
-def run_dbt(args: list[str]) -> dbtRunnerResult:
-    """Invoke dbt in this process on this project, against ``database_path()``.
+def run_dbt(args: list[str], callbacks: list[Callable[[Any], None]] | None = None) -> dbtRunnerResult:
+    """Invoke dbt in this process on this project, against ``database_path()``; each of
+    ``callbacks`` receives every event dbt fires.
 
     The path is resolved here and handed to the profile through the environment, so a
     relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and for the tooling.
@@ -70,11 +82,17 @@ def run_dbt(args: list[str]) -> dbtRunnerResult:
 
     os.environ[DATABASE_ENV] = str(database_path())
     try:
-        return dbtRunner().invoke(
+        return dbtRunner(callbacks=callbacks).invoke(
             [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
         )
     finally:
         _release_duckdb()
+
+
+def node_results(result: dbtRunnerResult) -> list[Any]:
+    """The per-node results of a dbt command that runs nodes (build, test, source
+    freshness); empty when it stopped before running any."""
+    return list(getattr(result.result, "results", None) or [])
 
 
 def _release_duckdb() -> None:

@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    # duckdb is imported where it is used: `python -m audience --help` must not load it.
+    import duckdb
 
 Query = Callable[[str], list[tuple]]
 
@@ -148,6 +151,8 @@ def holder_of_lock(error: BaseException | str) -> str | None:
 
 def ensure_writable(database: Path, what: str, advice: str) -> None:
     """Fail with one line when another process holds ``database``."""
+    import duckdb
+
     if not database.exists():
         return
     try:
@@ -167,6 +172,8 @@ def _busy(error: duckdb.IOException, what: str, database: Path, advice: str) -> 
 @contextmanager
 def read_only(database: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the published file; a writer holding it is named."""
+    import duckdb
+
     try:
         con = duckdb.connect(str(database), read_only=True)
     except duckdb.IOException as error:
@@ -231,6 +238,8 @@ def write_published(working: Path, published: Path, row: LogRow) -> Path:
 
     The file is checkpointed and closed; it replaces nothing yet. Returns its path.
     """
+    import duckdb
+
     scratch = scratch_name(published, row.build_id)
     try:
         with private_files(), duckdb.connect(str(scratch)) as con:

@@ -33,7 +33,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection
 
 from audience.export import COLUMNS, StagedExport, discard, stage_export
 from audience.publish import PUBLISH_LOG_COLUMNS, Facts, LogRow, PublishError, private_files, read_facts
-from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
+from audience.raw_schema import RAW_TABLES, Locations, raw_locations
 
 PUBLISHED_SCHEMA = "marts"
 WORKING_SCHEMA = "marts_working"
@@ -86,10 +86,14 @@ def _exists(query: Rows, relation: str) -> bool:
     return bool(query(f"select to_regclass('{relation}') is not null")[0][0])
 
 
-def missing_raw_tables(conn: connection) -> list[str]:
-    """The raw tables of the input contract absent from schema ``raw``."""
+def missing_raw_tables(conn: connection, locations: Locations | None = None) -> list[str]:
+    """The raw tables of the input contract absent from their locations (default: schema
+    ``raw``), each named as it was looked for."""
+    where = locations or raw_locations()
     with _reading(conn) as query:
-        return [table for table in RAW_TABLES if not _exists(query, f"{RAW_SCHEMA}.{table}")]
+        return [
+            where[table].relation(table) for table in RAW_TABLES if not _exists(query, where[table].relation(table))
+        ]
 
 
 def published_facts(conn: connection, families: list[str]) -> Facts | None:
@@ -228,7 +232,8 @@ def publish(
             for name in sorted(set(published) - set(working) - {"publish_log"}):
                 if published[name] in ("r", "p") and not _drop_if_unused(cur, name):
                     notes.append(
-                        f"{PUBLISHED_SCHEMA}.{name} was left in place: its model is gone, but other objects depend on it"
+                        f"{PUBLISHED_SCHEMA}.{name} was left in place: its model is gone, "
+                        "but other objects depend on it"
                     )
             if "publish_log" not in published:
                 _create(cur, "publish_log", list(PUBLISH_LOG_COLUMNS), reader_role)

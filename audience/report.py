@@ -4,6 +4,7 @@ was rejected."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -75,8 +76,7 @@ def summary(database: Path) -> str:
         segments = _segments(con)
         marts = _rows(
             con,
-            "select table_name from information_schema.tables "
-            "where table_schema = 'marts' order by table_name",
+            "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
         )
         mart_rows = [(name, _rows(con, f'select count(*) from marts."{name}"')[0][0]) for (name,) in marts]
         reconciliation = _rows(
@@ -106,5 +106,70 @@ def summary(database: Path) -> str:
             "",
             "Rejected rows by reason (marts.dq_rejected_rows)",
             _table(rejects, ["raw table", "reason", "rows"]),
+        ]
+    )
+
+
+def _wrapped(label: str, items: list[str], width: int = 100) -> list[str]:
+    """``label: a, b, c`` wrapped under the first item, never inside an item."""
+    lines = textwrap.wrap(
+        ", ".join(item.replace(" ", "\0") for item in items),
+        width=width,
+        initial_indent=label,
+        subsequent_indent=" " * len(label),
+    )
+    return [line.replace("\0", " ") for line in lines]
+
+
+def _reasons(counts: list[tuple[str, int]], shown: int = 2) -> str:
+    """The largest reasons with their rows, and how many more there are."""
+    text = ", ".join(f"{reason} {rows:,}" for reason, rows in counts[:shown])
+    return text + (f" (+{len(counts) - shown} more)" if len(counts) > shown else "")
+
+
+def brief_summary(database: Path) -> str:
+    """The summary ``make run`` prints: the headline, each family's segments with their
+    members on a line or two, and one row per raw table with its main reject reasons.
+    :func:`summary` (``python -m audience summary``) has every table in full."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        build_id, published_at = _rows(
+            con, "select build_id, published_at from marts.publish_log order by published_at desc limit 1"
+        )[0]
+        headline = _headline(con)
+        sizes = _rows(
+            con,
+            "select segment_family, segment, count(*) from marts.fct_segment_memberships "
+            "group by segment_family, segment order by segment_family, count(*) desc, segment",
+        )
+        reconciliation = _rows(
+            con,
+            "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows "
+            "from marts.dq_reconciliation order by source_table",
+        )
+        rejects = _rows(
+            con,
+            "select source_table, reason, count(*) from marts.dq_rejected_rows "
+            "group by source_table, reason order by source_table, count(*) desc, reason",
+        )
+    reasons: dict[str, list[tuple[str, int]]] = {}
+    for table, reason, rows in rejects:
+        reasons.setdefault(table, []).append((reason, rows))
+    raw = [(*row, _reasons(reasons.get(row[0], []))) for row in reconciliation]
+    families: dict[str, list[str]] = {}
+    for family, segment, members in sizes:
+        families.setdefault(family, []).append(f"{segment} {members:,}")
+    width = max(map(len, families), default=0) + 2
+    segment_lines = [line for family, items in families.items() for line in _wrapped(f"{family:<{width}}", items)]
+    return "\n".join(
+        [
+            f"audience: {database}, build {build_id} published at {published_at:%Y-%m-%d %H:%M} UTC",
+            "",
+            *headline,
+            "",
+            "Segments and their members (python -m audience summary: shares, emailable, rows per mart)",
+            *segment_lines,
+            "",
+            "Raw rows: kept, superseded (older versions, re-deliveries) and rejected, by main reason",
+            _table(raw, ["raw table", "raw", "kept", "superseded", "rejected", "rejected by reason"]),
         ]
     )

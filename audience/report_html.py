@@ -79,11 +79,15 @@ def _build(con: duckdb.DuckDBPyConnection, freshness: Sequence[dict[str, Any]]) 
         ("Tests passed / warned", f"{passed:,} / {warned:,}"),
         ("Build", str(build_id)),
     ]
-    content = '<div class="cards">' + "".join(
-        f'<div class="card"><div class="label">{html.escape(label)}</div>'
-        f'<div class="value">{html.escape(value)}</div></div>'
-        for label, value in cards
-    ) + "</div>"
+    content = (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="label">{html.escape(label)}</div>'
+            f'<div class="value">{html.escape(value)}</div></div>'
+            for label, value in cards
+        )
+        + "</div>"
+    )
     content += f"<p>Published at {published_at:%Y-%m-%d %H:%M} UTC."
     if overridden:
         content += f" <strong>Published although these audits failed: {html.escape(overridden)}.</strong>"
@@ -97,8 +101,8 @@ def _build(con: duckdb.DuckDBPyConnection, freshness: Sequence[dict[str, Any]]) 
 
 
 def _sizes(con: duckdb.DuckDBPyConnection) -> str:
-    from plotly.subplots import make_subplots
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
     rows = _rows(
         con,
@@ -315,18 +319,18 @@ def _rejects(con: duckdb.DuckDBPyConnection) -> str:
     figure = go.Figure()
     for reason in sorted({row[1] for row in rows}):
         points = [row for row in rows if row[1] == reason]
-        figure.add_trace(go.Bar(x=[row[2] for row in points], y=[row[0] for row in points], name=reason, orientation="h"))
+        figure.add_trace(
+            go.Bar(x=[row[2] for row in points], y=[row[0] for row in points], name=reason, orientation="h")
+        )
     figure.update_layout(barmode="stack", height=420)
     reconciliation = _rows(
         con,
         "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows from marts.dq_reconciliation "
         "order by source_table",
     )
-    content = (
-        _chart(figure, "rejects")
-        if rows
-        else "<p>No raw row was rejected.</p>"
-    ) + _table(["raw table", "raw rows", "kept", "superseded", "rejected"], reconciliation)
+    content = (_chart(figure, "rejects") if rows else "<p>No raw row was rejected.</p>") + _table(
+        ["raw table", "raw rows", "kept", "superseded", "rejected"], reconciliation
+    )
     return _section(
         "Rejected rows",
         "Raw rows kept out of the marts, by table and reason; every raw row is kept, superseded by a newer "
@@ -355,7 +359,7 @@ def render(con: duckdb.DuckDBPyConnection, freshness: Sequence[dict[str, Any]] =
         _build(con, freshness), _sizes(con), _over_time(con), _flow(con), _overlap(con), _kpis(con), _lift(con),
         _rejects(con),
     ]  # fmt: skip
-    made = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{TITLE}</title><style>{STYLE}</style>"

@@ -329,4 +329,4 @@ def test_run_on_a_server_without_raw_tables_fails_clearly(
         finally:
             cur.execute("alter table raw.shop_refunds_hidden rename to shop_refunds")
             conn.commit()
-    assert "error: check: schema raw on the server lacks shop_refunds" in capsys.readouterr().err
+    assert "error: check: the server lacks raw.shop_refunds: load the raw tables" in capsys.readouterr().err

@@ -46,7 +46,9 @@ def browse(page: Path, folder: Path, screenshot: Path | None = None) -> tuple[st
     dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     if screenshot is not None:
-        subprocess.run([*common, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+        subprocess.run(
+            [*common, f"--screenshot={screenshot}", page.as_uri()], capture_output=True, timeout=120, check=True
+        )
     return dom.stdout, console
 
 
@@ -74,7 +76,9 @@ def test_every_publish_writes_the_report_beside_its_exports(published_site: Site
     assert {entry["table"] for entry in manifest["freshness"]} >= {"shop_orders", "email_events"}
 
 
-def test_the_report_renders_every_chart_in_a_browser_without_console_errors(published_site: Site, tmp_path: Path) -> None:
+def test_the_report_renders_every_chart_in_a_browser_without_console_errors(
+    published_site: Site, tmp_path: Path
+) -> None:
     page = published_site.exports / CURRENT / REPORT
     folder = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path)
     screenshot = folder / "report.png"
