@@ -20,7 +20,7 @@ import duckdb
 import yaml
 from tqdm import tqdm
 
-from audience import preview, publish
+from audience import predictive, preview, publish
 from audience.backfill import BackfillError, backfill, dates_between, seed_history
 from audience.export import (
     CURRENT,
@@ -147,13 +147,16 @@ def _vars(text: str) -> dict[str, Any]:
     return parsed
 
 
-def _build(as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None = None) -> dbtRunnerResult:
+def _build(
+    as_of: dt.date | None, extra_vars: dict[str, Any], target: str | None = None, select: str | None = None
+) -> dbtRunnerResult:
     dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
     result = run_dbt(
         [
             "build",
             *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
             *(["--target", target] if target else []),
+            *(["--select", select] if select else []),
         ]
     )
     if result.success:
@@ -313,6 +316,13 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
             raise StepFailed(
                 "check", f"schema raw on the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2
             )
+        # dbt runs no Python here: the predictive models are fitted between building the
+        # order-day summary and the rest (SPEC section 11; audience.predictive).
+        print("fitting the predictive models ...")
+        _build(args.as_of_date, args.vars, args.target, select="+int_customers_order_days_counted")
+        predictive.load_into_postgres(
+            conn, (args.as_of_date or _utc_now().date()).isoformat(), predictive.settings({**project_vars(), **args.vars})
+        )
         print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
         result = _build(args.as_of_date, args.vars, args.target)
         print("auditing the build ...")

@@ -210,6 +210,11 @@ def fit_models(
     def column(frame: pd.DataFrame, name: str) -> Array:
         return frame[name].to_numpy(dtype=float)
 
+    # In one order whatever the engine returned: the same combinations give the same
+    # optimiser path, hence the same parameters to the last digit, on every engine.
+    bg_nbd_combos = bg_nbd_combos.sort_values(["repeat_order_days", "repeat_span_days", "customer_age_days"])
+    gamma_gamma_combos = gamma_gamma_combos.sort_values(["repeat_order_days", "mean_repeat_order_day_value_usd"])
+
     bg_nbd = fit_bg_nbd(
         column(bg_nbd_combos, "repeat_order_days"),
         column(bg_nbd_combos, "repeat_span_days"),
@@ -250,3 +255,68 @@ def expectations(combos: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame
             else pd.Series([], dtype="Float64")
         )
     return frame.astype({"repeat_order_days": "Int64", "repeat_span_days": "Int64", "customer_age_days": "Int64"})
+
+
+#: Where the tooling loads the fit's results on engines where dbt runs no Python; the SQL
+#: models int_predictive_params_fitted and int_predictive_expectations_computed read them.
+LOADED_SCHEMA = "predictive_loaded"
+
+
+def settings(dbt_vars: dict[str, Any]) -> dict[str, int]:
+    """The fit's settings from the project's vars (as the Python model's config reads them)."""
+    return {
+        "min_bg_nbd_buyers": int(dbt_vars["predictive_min_bg_nbd_buyers"]),
+        "min_gamma_gamma_buyers": int(dbt_vars["predictive_min_gamma_gamma_buyers"]),
+        "max_iterations": int(dbt_vars["predictive_max_iterations"]),
+    }
+
+
+def load_into_postgres(conn: Any, as_of_date: str, settings: dict[str, int]) -> pd.DataFrame:
+    """Fit both models on the order-day summary a dbt build left in
+    intermediate.int_customers_order_days_counted (as of ``as_of_date``), compute the
+    expectations, and replace that date's rows of predictive_loaded.model_params and
+    predictive_loaded.expectations in one transaction. Returns the parameter rows."""
+    import pandas as pd
+
+    def frame(sql: str, columns: list[str]) -> pd.DataFrame:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    source = "intermediate.int_customers_order_days_counted"
+    combo = "repeat_order_days, repeat_span_days, customer_age_days"
+    bg_nbd_combos = frame(
+        f"select {combo}, count(*) from {source} group by {combo}", [*combo.split(", "), "customers"]
+    )
+    gamma_gamma_combos = frame(
+        f"select repeat_order_days, mean_repeat_order_day_value_usd, count(*) from {source} "
+        "where repeat_order_days >= 1 group by repeat_order_days, mean_repeat_order_day_value_usd",
+        ["repeat_order_days", "mean_repeat_order_day_value_usd", "customers"],
+    )
+    parameters = fit_models(bg_nbd_combos, gamma_gamma_combos, settings)
+    expected = expectations(bg_nbd_combos, parameters)
+
+    def values(row: pd.Series) -> list[Any]:
+        return [None if pd.isna(value) else value.item() if hasattr(value, "item") else value for value in row]
+
+    with conn.cursor() as cur:
+        cur.execute(f"create schema if not exists {LOADED_SCHEMA}")
+        cur.execute(
+            f"create table if not exists {LOADED_SCHEMA}.model_params (as_of_date date, model varchar, "
+            "parameter varchar, value double precision, log_likelihood double precision, n_customers integer, "
+            "is_converged boolean, failure_reason varchar)"
+        )
+        cur.execute(
+            f"create table if not exists {LOADED_SCHEMA}.expectations (as_of_date date, repeat_order_days integer, "
+            "repeat_span_days integer, customer_age_days integer, expected_orders_90d double precision, "
+            "expected_orders_365d double precision)"
+        )
+        for table, rows in (("model_params", parameters), ("expectations", expected)):
+            cur.execute(f"delete from {LOADED_SCHEMA}.{table} where as_of_date = %s", [as_of_date])
+            placeholders = ", ".join(["%s"] * (len(rows.columns) + 1))
+            cur.executemany(
+                f"insert into {LOADED_SCHEMA}.{table} values ({placeholders})",
+                [[as_of_date, *values(row)] for _, row in rows.iterrows()],
+            )
+    conn.commit()
+    return parameters
