@@ -49,6 +49,17 @@ def test_an_override_publishes_records_it_and_prints_the_summary(database: Path,
     assert "customers" in out and "buyers" in out and "emailable" in out
     for family in ("lifecycle", "email_engagement", "rfm", "behaviour", "crm_tag", "custom"):
         assert f"\n{family} " in out, family
+    assert "Churn risk and predicted value of the next 365 days" in out and "bg_nbd on " in out
+    with duckdb.connect(str(database.parent / "audience.duckdb"), read_only=True) as con:
+        churn = con.execute(
+            "select churn_risk, count(*), sum(clv_365d_usd) from marts.dim_customers "
+            "where churn_risk is not null group by churn_risk"
+        ).fetchall()
+    lines = out.splitlines()
+    for risk, buyers, value in churn:
+        assert any(
+            line.startswith(f"{risk} ") and f" {buyers:,} " in line and f"{float(value or 0):.1f}" in line for line in lines
+        ), (risk, buyers, value)
     current = database.parent / "exports" / "current"
     assert f"to {current}" in out and (current / "manifest.json").is_file()
     assert (current / "lifecycle" / "active.csv").is_file() and (current / "lifecycle" / "active.parquet").is_file()
