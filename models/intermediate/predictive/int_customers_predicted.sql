@@ -61,14 +61,17 @@ odds as (
 scored as (
     select
         odds.*,
-        case
-            when odds.r_value is null then null
-            when odds.repeat_order_days = 0 then cast(1 as decimal(7, 6))
-            else
-                cast(round(cast(
-                    1 / (1 + exp(least(odds.log_odds_dropped, 50))) as decimal(38, 12)
-                ), 6) as decimal(7, 6))
-        end as p_alive,
+        -- One cast around the case: PostgreSQL keeps the scale (6) only then.
+        cast(
+            case
+                when odds.r_value is null then null
+                when odds.repeat_order_days = 0 then 1
+                else
+                    round(cast(
+                        1 / (1 + exp(least(odds.log_odds_dropped, 50))) as decimal(38, 12)
+                    ), 6)
+            end as decimal(7, 6)
+        ) as p_alive,
         case
             when odds.repeat_order_days >= 1
                 then
