@@ -206,7 +206,11 @@ def _vars(text: str) -> dict[str, Any]:
 
 
 def _build(
-    as_of: dt.date | None, extra_vars: dict[str, Any], verbose: bool, target: str | None = None
+    as_of: dt.date | None,
+    extra_vars: dict[str, Any],
+    verbose: bool,
+    target: str | None = None,
+    select: str | None = None,
 ) -> dbtRunnerResult:
     from audience.progress import build
 
@@ -216,6 +220,7 @@ def _build(
             "build",
             *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
             *(["--target", target] if target else []),
+            *(["--select", select] if select else []),
         ],
         verbose,
     )
@@ -387,7 +392,7 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
     import duckdb
     import psycopg2
 
-    from audience import publish_postgres
+    from audience import predictive, publish_postgres
     from audience.export import CURRENT, current_build_id, remove_scratch, switch_current
     from audience.raw_schema import raw_locations
 
@@ -409,6 +414,13 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
         missing = publish_postgres.missing_raw_tables(conn, raw_locations(dbt_vars(args.vars)))
         if missing:
             raise StepFailed("check", f"the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2)
+        # dbt runs no Python here: the predictive models are fitted between building the
+        # order-day summary and the rest (SPEC section 11; audience.predictive).
+        print("fitting the predictive models ...")
+        _build(args.as_of_date, args.vars, args.verbose, args.target, select="+int_customers_order_days_counted")
+        predictive.load_into_postgres(
+            conn, (args.as_of_date or _utc_now().date()).isoformat(), predictive.settings(dbt_vars(args.vars))
+        )
         print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
         result = _build(args.as_of_date, args.vars, args.verbose, args.target)
         print("auditing the build ...")

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
 PUBLISHED_ENV = "AUDIENCE_PUBLISHED_PATH"
+#: The project directory, for the profile's module_paths (the dbt Python models import
+#: the package audience).
+PROJECT_DIR_ENV = "AUDIENCE_PROJECT_DIR"
 
 
 def _configured(env: str, default: str) -> Path:
@@ -81,6 +84,7 @@ def run_dbt(args: list[str], callbacks: list[Callable[[Any], None]] | None = Non
     from dbt.cli.main import dbtRunner
 
     os.environ[DATABASE_ENV] = str(database_path())
+    os.environ[PROJECT_DIR_ENV] = str(PROJECT_DIR)
     try:
         return dbtRunner(callbacks=callbacks).invoke(
             [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 from tabulate import tabulate
 
-BUYER_FAMILIES = ("rfm", "value_tier", "category_affinity")
+BUYER_FAMILIES = ("rfm", "value_tier", "category_affinity", "churn_risk")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
@@ -52,18 +52,48 @@ def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
             from marts.dim_customers
         )
         select segment_family, segment, members,
-               100.0 * members / nullif(case when segment_family in ('rfm', 'value_tier',
-                   'category_affinity') then buyers else customers end, 0) as share,
+               100.0 * members / nullif(case when segment_family in ({buyer_families})
+                   then buyers else customers end, 0) as share,
                emailable
         from sizes cross join populations
         order by segment_family, members desc, segment
-        """,
+        """.format(buyer_families=", ".join(f"'{family}'" for family in BUYER_FAMILIES)),
     )
     shown, previous = [], None
     for family, segment, members, share, emailable in rows:
         shown.append((family if family != previous else "", segment, members, share, emailable))
         previous = family
     return shown
+
+
+def _churn_risk(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], str]:
+    """Buyers per churn_risk segment with the predicted value of the next 365 days (sum of
+    clv_365d_usd), and how the two predictive fits went."""
+    rows = _rows(
+        con,
+        """
+        select churn_risk, count(*) as buyers,
+               100.0 * count(*) / sum(count(*)) over () as share,
+               avg(p_alive) as mean_p_alive,
+               sum(expected_orders_365d) as expected_orders,
+               sum(clv_365d_usd) as predicted_value_usd
+        from marts.dim_customers
+        where churn_risk is not null
+        group by churn_risk
+        order by case churn_risk when 'high' then 1 when 'medium' then 2 when 'low' then 3
+                 when 'one_time' then 4 else 5 end
+        """,
+    )
+    fits = _rows(
+        con,
+        "select model, bool_and(converged), max(n_customers), max(failure_reason) "
+        "from marts.predictive_model_params group by model order by model",
+    )
+    status = "; ".join(
+        f"{model} on {customers:,} buyers: " + ("converged" if converged else f"not fitted ({reason})")
+        for model, converged, customers, reason in fits
+    )
+    return rows, status
 
 
 def summary(database: Path) -> str:
@@ -74,6 +104,7 @@ def summary(database: Path) -> str:
         )[0]
         headline = _headline(con)
         segments = _segments(con)
+        churn_risk, fits = _churn_risk(con)
         marts = _rows(
             con,
             "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
@@ -97,6 +128,9 @@ def summary(database: Path) -> str:
             "",
             f"Segments (share of customers; of buyers for {', '.join(BUYER_FAMILIES)})",
             _table(segments, ["family", "segment", "members", "share %", "emailable"]),
+            "",
+            f"Churn risk and predicted value of the next 365 days (SPEC section 11; {fits})",
+            _table(churn_risk, ["churn_risk", "buyers", "share %", "mean p_alive", "expected orders", "predicted USD"]),
             "",
             "Rows per mart",
             _table(mart_rows, ["mart", "rows"]),

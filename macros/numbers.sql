@@ -38,6 +38,11 @@
         'max_publish_drop_share': share,
         'min_segment_size': {'min': 0, 'max': none, 'integer': true},
         'drift_min_members': {'min': 0, 'max': none, 'integer': true},
+        'predictive_min_bg_nbd_buyers': count,
+        'predictive_min_gamma_gamma_buyers': count,
+        'predictive_max_iterations': count,
+        'churn_risk_high_below': share,
+        'churn_risk_medium_below': share,
     }) }}
 {%- endmacro %}
 

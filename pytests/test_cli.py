@@ -50,7 +50,19 @@ def test_an_override_publishes_records_it_and_prints_the_summary(database: Path,
     for family in ("lifecycle", "email_engagement", "rfm", "behaviour", "crm_tag", "custom"):
         assert f"\n{family} " in out, family
     assert main(["summary"]) == 0
-    assert "Rows per mart" in capsys.readouterr().out, "the full summary"
+    full = capsys.readouterr().out
+    assert "Rows per mart" in full, "the full summary"
+    assert "Churn risk and predicted value of the next 365 days" in full and "bg_nbd on " in full
+    with duckdb.connect(str(database.parent / "audience.duckdb"), read_only=True) as con:
+        churn = con.execute(
+            "select churn_risk, count(*), sum(clv_365d_usd) from marts.dim_customers "
+            "where churn_risk is not null group by churn_risk"
+        ).fetchall()
+    lines = full.splitlines()
+    for risk, buyers, value in churn:
+        assert any(
+            line.startswith(f"{risk} ") and f" {buyers:,} " in line and f"{float(value or 0):.1f}" in line for line in lines
+        ), (risk, buyers, value)
     current = database.parent / "exports" / "current"
     assert f"to {current}" in out and (current / "manifest.json").is_file()
     assert (current / "lifecycle" / "active.csv").is_file() and (current / "lifecycle" / "active.parquet").is_file()

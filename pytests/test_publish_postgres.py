@@ -330,3 +330,19 @@ def test_run_on_a_server_without_raw_tables_fails_clearly(
             cur.execute("alter table raw.shop_refunds_hidden rename to shop_refunds")
             conn.commit()
     assert "error: check: the server lacks raw.shop_refunds: load the raw tables" in capsys.readouterr().err
+
+
+def test_run_on_postgres_fits_the_predictive_models(server: Server, published: Published) -> None:
+    """dbt runs no Python on PostgreSQL: run fits them between the order-day summary and
+    the rest of the build, so the published scores exist (the first, plain dbt build had
+    none)."""
+    with closing(server.connect()) as owner:
+        assert rows(owner, "select as_of_date, bool_and(converged), count(*) from marts.predictive_model_params group by as_of_date") == [
+            (NEW_AS_OF, True, 7)
+        ]
+        [(buyers, scored, unscored)] = rows(
+            owner,
+            "select count(*), count(p_alive), count(*) filter (where churn_risk = 'unscored') "
+            "from marts.dim_customers where counted_orders > 0",
+        )
+    assert buyers > 100 and scored == buyers and unscored == 0

@@ -193,6 +193,21 @@ def test_mf_by_month_equals_sql_over_the_marts(built: Built) -> None:
         assert_rate(actual[month][2], open_rate, f"open_rate {month}")
 
 
+def test_mf_predicted_value_by_churn_risk_equals_sql_over_dim_customers(built: Built) -> None:
+    rows = built.mf_query(["predicted_clv", "expected_orders"], ["customer__churn_risk"])
+    actual = {
+        row["customer__churn_risk"]: (number(row["predicted_clv"]), number(row["expected_orders"])) for row in rows
+    }
+    expected = {
+        risk: (clv, orders)
+        for risk, clv, orders in built.db().rows(
+            "select churn_risk, sum(clv_365d_usd), sum(expected_orders_365d) from marts.dim_customers group by churn_risk"
+        )
+    }
+    assert {"one_time", "high", "low"} <= set(expected)
+    assert actual == expected
+
+
 def test_mf_segment_members_equal_sql_over_the_mart(built: Built) -> None:
     rows = built.mf_query(
         ["segment_members"], ["segment_membership__segment_family", "segment_membership__segment"]

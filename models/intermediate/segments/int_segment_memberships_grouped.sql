@@ -32,6 +32,8 @@ memberships as (
     union all
     {{ audience.family_from_column('category_affinity', 'category_affinity') }}
     union all
+    {{ audience.family_from_column('churn_risk', 'churn_risk') }}
+    union all
     select
         customer_id,
         'behaviour' as segment_family,

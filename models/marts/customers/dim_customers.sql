@@ -27,6 +27,10 @@ category_affinity as (
     select * from {{ ref('int_customers_category_affinity') }}
 ),
 
+predicted as (
+    select * from {{ ref('int_customers_predicted') }}
+),
+
 final as (
     select
         {{ audience.as_of_date() }} as as_of_date,
@@ -64,6 +68,12 @@ final as (
         {{ audience.is_global_control('customers.customer_id') }} as is_global_control,
         email_states.last_engaged_date,
         email_states.last_subscribed_at,
+        predicted.churn_risk,
+        predicted.p_alive,
+        predicted.expected_orders_90d,
+        predicted.expected_orders_365d,
+        predicted.expected_order_value_usd,
+        predicted.clv_365d_usd,
         cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }}) as built_at
     from customers
     inner join located
@@ -78,6 +88,8 @@ final as (
         on customers.customer_id = scored.customer_id
     left join category_affinity
         on customers.customer_id = category_affinity.customer_id
+    left join predicted
+        on customers.customer_id = predicted.customer_id
 )
 
 select * from final

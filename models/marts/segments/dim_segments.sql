@@ -12,7 +12,8 @@
     'lifecycle_lapsed_days', 'lifecycle_reactivation_gap_days', 'engagement_window_days',
     'new_subscriber_days', 'enterprise_min_employees', 'mid_market_min_employees',
     'vip_min_orders', 'vip_window_days', 'repeat_buyer_min_orders', 'cart_abandon_days',
-    'bargain_min_orders', 'bargain_min_discounted_share',
+    'bargain_min_orders', 'bargain_min_discounted_share', 'churn_risk_high_below',
+    'churn_risk_medium_below',
 ] %}
 with customers as (
     select * from {{ ref('dim_customers') }}

@@ -1,0 +1,318 @@
+"""The predictive models of SPEC section 11, fitted by maximum likelihood: BG/NBD (Fader,
+Hardie & Lee 2005, "Counting your customers the easy way") on each buyer's repeat order
+days x, the days t_x from the first to the last order day and the days T from the first
+order day to the as-of date; Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV") on the
+mean value m of the repeat order days of buyers with x >= 1. Time is in days.
+
+The dbt Python models of models/intermediate/predictive call ``fit_models`` and
+``expectations`` on the distinct (x, t_x, T) and (x, m) combinations of the build,
+weighted by how many buyers share each, so the cost follows the combinations, not the
+buyers. On engines where dbt runs no Python (PostgreSQL) ``load_into_postgres`` does the
+same from the built intermediate tables and loads the results the SQL models read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize, special
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: A fitted parameter must stay inside these bounds (SPEC section 11); one that leaves
+#: them makes the fit "not converged".
+LOWER_BOUND = 1e-6
+UPPER_BOUND = 1e6
+#: The forecast horizons of dim_customers (expected_orders_90d, expected_orders_365d).
+HORIZONS_DAYS = (90, 365)
+#: Nelder-Mead stops when the simplex and the log-likelihood move less than these.
+X_TOLERANCE = 1e-10
+F_TOLERANCE = 1e-10
+
+BG_NBD = ("r", "alpha", "a", "b")
+GAMMA_GAMMA = ("p", "q", "gamma")
+
+Array = NDArray[np.float64]
+
+
+@dataclass
+class Fit:
+    """One model's maximum-likelihood fit; ``parameters`` is empty when it failed."""
+
+    model: str
+    n_customers: int
+    converged: bool = False
+    parameters: dict[str, float] = field(default_factory=dict)
+    log_likelihood: float | None = None
+    failure_reason: str | None = None
+
+
+def bg_nbd_log_likelihood(params: Array, x: Array, t_x: Array, big_t: Array) -> Array:
+    """Each customer's full BG/NBD log-likelihood (FHL 2005, equation 6), no constant
+    dropped: ln[B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))
+    + [x > 0] B(a+1, b+x-1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))]."""
+    r, alpha, a, b = params
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
+    still_alive = special.betaln(a, b + x) - (r + x) * np.log(alpha + big_t)
+    repeat = x > 0
+    dropped = np.full_like(x, -np.inf)
+    dropped[repeat] = special.betaln(a + 1, b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
+    return common + np.logaddexp(still_alive, dropped)
+
+
+def gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> Array:
+    """Each customer's full Gamma-Gamma log-likelihood of the mean m of x >= 1 values
+    (FHL 2005, "RFM and CLV"): the density of m is
+    Γ(px+q) / (Γ(px) Γ(q)) · γ^q · x^(px) · m^(px-1) / (γ + m x)^(px+q)."""
+    p, q, gamma = params
+    px = p * x
+    return (
+        special.gammaln(px + q)
+        - special.gammaln(px)
+        - special.gammaln(q)
+        + q * np.log(gamma)
+        + px * np.log(x)
+        + (px - 1) * np.log(m)
+        - (px + q) * np.log(gamma + m * x)
+    )
+
+
+def _fit(
+    model: str,
+    names: tuple[str, ...],
+    log_likelihood: Any,
+    start: Array,
+    weights: Array,
+    min_customers: int,
+    max_iterations: int,
+    extra_check: Any = None,
+) -> Fit:
+    """Maximise the weighted log-likelihood over ln(parameters) with Nelder-Mead; the fit
+    converges when the optimiser says so and every parameter is inside the bounds (and
+    ``extra_check`` returns no reason)."""
+    n_customers = int(weights.sum())
+    fit = Fit(model=model, n_customers=n_customers)
+    if n_customers < min_customers:
+        fit.failure_reason = f"too few customers to fit: {n_customers} < {min_customers}"
+        return fit
+
+    def negative(log_params: Array) -> float:
+        with np.errstate(all="ignore"):
+            total = float(np.dot(weights, log_likelihood(np.exp(log_params))))
+        return -total if np.isfinite(total) else np.inf
+
+    result = optimize.minimize(
+        negative,
+        np.log(start),
+        method="Nelder-Mead",
+        options={"maxiter": max_iterations, "maxfev": 4 * max_iterations, "xatol": X_TOLERANCE, "fatol": F_TOLERANCE},
+    )
+    values = np.exp(result.x)
+    if not result.success or not np.isfinite(result.fun):
+        fit.failure_reason = f"the optimiser did not converge: {result.message}"
+    elif np.any(values < LOWER_BOUND) or np.any(values > UPPER_BOUND):
+        fit.failure_reason = f"a parameter left [{LOWER_BOUND:g}, {UPPER_BOUND:g}]"
+    elif extra_check is not None and (reason := extra_check(values)):
+        fit.failure_reason = reason
+    else:
+        fit.converged = True
+        fit.parameters = dict(zip(names, (float(v) for v in values), strict=True))
+        fit.log_likelihood = -float(result.fun)
+    return fit
+
+
+def fit_bg_nbd(x: Array, t_x: Array, big_t: Array, weights: Array, min_customers: int, max_iterations: int) -> Fit:
+    """BG/NBD over the distinct (x, t_x, T) combinations, each weighted by its buyers."""
+    start = np.array([1.0, max(float(np.average(big_t, weights=weights)) if len(big_t) else 1.0, 1.0), 1.0, 1.0])
+    return _fit(
+        "bg_nbd",
+        BG_NBD,
+        lambda params: bg_nbd_log_likelihood(params, x, t_x, big_t),
+        start,
+        weights,
+        min_customers,
+        max_iterations,
+    )
+
+
+def fit_gamma_gamma(x: Array, m: Array, weights: Array, min_customers: int, max_iterations: int) -> Fit:
+    """Gamma-Gamma over the distinct (x, m) combinations of buyers with x >= 1."""
+    start = np.array([1.0, 2.0, max(float(np.average(m, weights=weights)) if len(m) else 1.0, 1.0)])
+    return _fit(
+        "gamma_gamma",
+        GAMMA_GAMMA,
+        lambda params: gamma_gamma_log_likelihood(params, x, m),
+        start,
+        weights,
+        min_customers,
+        max_iterations,
+        extra_check=lambda values: "q <= 1: the expected value has no finite mean" if values[1] <= 1 else None,
+    )
+
+
+def expected_order_days(parameters: dict[str, float], x: Array, t_x: Array, big_t: Array, horizon: float) -> Array:
+    """BG/NBD conditional expectation of order days in the next ``horizon`` days (FHL
+    2005, equation 10):
+
+        (a+b+x-1)/(a-1) · [1 - ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; a+b+x-1; z)]
+        / (1 + [x > 0] · a/(b+x-1) · ((α+T)/(α+t_x))^(r+x)),   z = t/(α+T+t).
+
+    Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the
+    bracket into 1 - (1-z)^(a-1) · 2F1(a+b-1-r, a-1; a+b+x-1; z): no power of order x
+    and a series whose terms fall at once for large x, evaluated by scipy.special.hyp2f1
+    (accuracy: pytests/test_predictive.py compares it with the plain power series).
+    """
+    r, alpha, a, b = (parameters[name] for name in BG_NBD)
+    z = horizon / (alpha + big_t + horizon)
+    bracket = 1.0 - (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    log_odds_dropped = np.where(
+        x > 0,
+        np.log(a)
+        - np.log(np.maximum(b + x - 1.0, np.finfo(float).tiny))
+        + (r + x) * np.log((alpha + big_t) / (alpha + t_x)),
+        -np.inf,
+    )
+    return (a + b + x - 1.0) / (a - 1.0) * bracket * special.expit(-log_odds_dropped)
+
+
+def parameter_rows(fits: list[Fit]) -> list[dict[str, Any]]:
+    """One row per (model, parameter): value and log-likelihood null when the fit failed."""
+    rows = []
+    for fit in fits:
+        for name in BG_NBD if fit.model == "bg_nbd" else GAMMA_GAMMA:
+            rows.append(
+                {
+                    "model": fit.model,
+                    "parameter": name,
+                    "value": fit.parameters.get(name),
+                    "log_likelihood": fit.log_likelihood,
+                    "n_customers": fit.n_customers,
+                    "is_converged": fit.converged,
+                    "failure_reason": fit.failure_reason,
+                }
+            )
+    return rows
+
+
+def fit_models(bg_nbd_combos: pd.DataFrame, gamma_gamma_combos: pd.DataFrame, settings: dict[str, int]) -> pd.DataFrame:
+    """Both fits as parameter rows. ``bg_nbd_combos``: repeat_order_days,
+    repeat_span_days, customer_age_days, customers; ``gamma_gamma_combos``:
+    repeat_order_days, mean_repeat_order_day_value_usd, customers; ``settings``: the
+    min_bg_nbd_buyers, min_gamma_gamma_buyers and max_iterations vars."""
+    import pandas as pd
+
+    def column(frame: pd.DataFrame, name: str) -> Array:
+        return frame[name].to_numpy(dtype=float)
+
+    # In one order whatever the engine returned: the same combinations give the same
+    # optimiser path, hence the same parameters to the last digit, on every engine.
+    bg_nbd_combos = bg_nbd_combos.sort_values(["repeat_order_days", "repeat_span_days", "customer_age_days"])
+    gamma_gamma_combos = gamma_gamma_combos.sort_values(["repeat_order_days", "mean_repeat_order_day_value_usd"])
+
+    bg_nbd = fit_bg_nbd(
+        column(bg_nbd_combos, "repeat_order_days"),
+        column(bg_nbd_combos, "repeat_span_days"),
+        column(bg_nbd_combos, "customer_age_days"),
+        column(bg_nbd_combos, "customers"),
+        settings["min_bg_nbd_buyers"],
+        settings["max_iterations"],
+    )
+    gamma_gamma = fit_gamma_gamma(
+        column(gamma_gamma_combos, "repeat_order_days"),
+        column(gamma_gamma_combos, "mean_repeat_order_day_value_usd"),
+        column(gamma_gamma_combos, "customers"),
+        settings["min_gamma_gamma_buyers"],
+        settings["max_iterations"],
+    )
+    frame = pd.DataFrame(parameter_rows([bg_nbd, gamma_gamma]))
+    return frame.astype(
+        {"value": "Float64", "log_likelihood": "Float64", "n_customers": "Int64", "is_converged": "boolean",
+         "failure_reason": "string"}
+    )  # fmt: skip
+
+
+def expectations(combos: pd.DataFrame, parameters: pd.DataFrame) -> pd.DataFrame:
+    """Expected order days in the next 90 and 365 days per distinct (x, t_x, T)
+    combination, from the BG/NBD parameter rows; no rows when that fit failed."""
+    import pandas as pd
+
+    bg_nbd = parameters[(parameters["model"] == "bg_nbd") & parameters["is_converged"].astype(bool)]
+    frame = combos[["repeat_order_days", "repeat_span_days", "customer_age_days"]].copy()
+    if len(bg_nbd) != len(BG_NBD):
+        frame = frame.iloc[0:0]
+    values = dict(zip(bg_nbd["parameter"], bg_nbd["value"].astype(float), strict=True))
+    x, t_x, big_t = (frame[name].to_numpy(dtype=float) for name in frame.columns)
+    for horizon in HORIZONS_DAYS:
+        frame[f"expected_orders_{horizon}d"] = (
+            pd.Series(expected_order_days(values, x, t_x, big_t, horizon), index=frame.index, dtype="Float64")
+            if len(frame)
+            else pd.Series([], dtype="Float64")
+        )
+    return frame.astype({"repeat_order_days": "Int64", "repeat_span_days": "Int64", "customer_age_days": "Int64"})
+
+
+#: Where the tooling loads the fit's results on engines where dbt runs no Python; the SQL
+#: models int_predictive_params_fitted and int_predictive_expectations_computed read them.
+LOADED_SCHEMA = "predictive_loaded"
+
+
+def settings(dbt_vars: dict[str, Any]) -> dict[str, int]:
+    """The fit's settings from the project's vars (as the Python model's config reads them)."""
+    return {
+        "min_bg_nbd_buyers": int(dbt_vars["predictive_min_bg_nbd_buyers"]),
+        "min_gamma_gamma_buyers": int(dbt_vars["predictive_min_gamma_gamma_buyers"]),
+        "max_iterations": int(dbt_vars["predictive_max_iterations"]),
+    }
+
+
+def load_into_postgres(conn: Any, as_of_date: str, settings: dict[str, int]) -> pd.DataFrame:
+    """Fit both models on the order-day summary a dbt build left in
+    intermediate.int_customers_order_days_counted (as of ``as_of_date``), compute the
+    expectations, and replace that date's rows of predictive_loaded.model_params and
+    predictive_loaded.expectations in one transaction. Returns the parameter rows."""
+    import pandas as pd
+
+    def frame(sql: str, columns: list[str]) -> pd.DataFrame:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    source = "intermediate.int_customers_order_days_counted"
+    combo = "repeat_order_days, repeat_span_days, customer_age_days"
+    bg_nbd_combos = frame(f"select {combo}, count(*) from {source} group by {combo}", [*combo.split(", "), "customers"])
+    gamma_gamma_combos = frame(
+        f"select repeat_order_days, mean_repeat_order_day_value_usd, count(*) from {source} "
+        "where repeat_order_days >= 1 group by repeat_order_days, mean_repeat_order_day_value_usd",
+        ["repeat_order_days", "mean_repeat_order_day_value_usd", "customers"],
+    )
+    parameters = fit_models(bg_nbd_combos, gamma_gamma_combos, settings)
+    expected = expectations(bg_nbd_combos, parameters)
+
+    def values(row: pd.Series) -> list[Any]:
+        return [None if pd.isna(value) else value.item() if hasattr(value, "item") else value for value in row]
+
+    with conn.cursor() as cur:
+        cur.execute(f"create schema if not exists {LOADED_SCHEMA}")
+        cur.execute(
+            f"create table if not exists {LOADED_SCHEMA}.model_params (as_of_date date, model varchar, "
+            "parameter varchar, value double precision, log_likelihood double precision, n_customers integer, "
+            "is_converged boolean, failure_reason varchar)"
+        )
+        cur.execute(
+            f"create table if not exists {LOADED_SCHEMA}.expectations (as_of_date date, repeat_order_days integer, "
+            "repeat_span_days integer, customer_age_days integer, expected_orders_90d double precision, "
+            "expected_orders_365d double precision)"
+        )
+        for table, rows in (("model_params", parameters), ("expectations", expected)):
+            cur.execute(f"delete from {LOADED_SCHEMA}.{table} where as_of_date = %s", [as_of_date])
+            placeholders = ", ".join(["%s"] * (len(rows.columns) + 1))
+            cur.executemany(
+                f"insert into {LOADED_SCHEMA}.{table} values ({placeholders})",
+                [[as_of_date, *values(row)] for _, row in rows.iterrows()],
+            )
+    conn.commit()
+    return parameters
