@@ -32,6 +32,73 @@ MEMORY_LIMIT = "2GB"
 
 Progress = Callable[[str, int], None]
 
+# --- Distributions shared by the history (generate) and the appended day (generate_next_day).
+
+# Lifetime orders of a buyer: 55 % one, 28 % two or three, 13 % four to ten, 4 % eleven
+# or more with a geometric tail (mean 10 more) capped at ORDER_COUNT_CAP; drawn mean 3.0.
+# Orders that would fall after the as-of date are not placed yet, so recent sign-ups have
+# few, and a buyer has about 2.3 orders landed by the as-of date.
+ORDER_COUNT_CAP = 60
+# A buyer's first order comes within FIRST_ORDER_WITHIN_DAYS of the sign-up; the others
+# are spread uniformly until the person's churn day.
+FIRST_ORDER_WITHIN_DAYS = 30
+# The shop's currency rates to USD: the same as seeds/currency_rates.csv (a test checks).
+# An amount is drawn USD-sized and converted into the order's currency, rounded as that
+# currency is (CURRENCY_DECIMALS, default 2).
+CURRENCY_RATES: dict[str, float] = {
+    "USD": 1.0,
+    "EUR": 1.157,
+    "GBP": 1.318,
+    "CAD": 0.716,
+    "AUD": 0.652,
+    "BRL": 0.182,
+    "MXN": 0.0542,
+    "JPY": 0.00645,
+    "INR": 0.0113,
+    "SGD": 0.769,
+    "ZAR": 0.0573,
+}
+CURRENCY_DECIMALS: dict[str, int] = {"JPY": 0}
+# Share of list members who keep receiving sends after they are suppressed (unsubscribe,
+# complaint or hard bounce): the compliance monitor (fct_campaign_compliance) has
+# something to find. Everybody else gets no send after suppression.
+SUPPRESSION_LEAK_SHARE = 0.03
+
+
+def _order_count(key: str) -> str:
+    """SQL: a buyer's lifetime number of orders (see ORDER_COUNT_CAP)."""
+    u, tail = f"rnd({key}, 'n_orders')", f"rnd({key}, 'n_o2')"
+    return f"""case
+                when {u} < 0.55 then 1
+                when {u} < 0.83 then 2 + floor({tail} * 2)
+                when {u} < 0.96 then 4 + floor({tail} * 7)
+                else least({ORDER_COUNT_CAP}, 11 + floor(-ln(greatest({tail}, 1e-12)) * 10))
+            end::integer"""
+
+
+def _buyers(where: str) -> str:
+    """SQL: the buyers among ``persons`` matching ``where``, with their lifetime order count,
+    first order day and currency; orders fall in [first_order_day, churn_day)."""
+    return f"""
+        select
+            p.*,
+            {_order_count("p.i")} as n_orders,
+            p.signup_day + rnd(p.i, 'first_order') * {FIRST_ORDER_WITHIN_DAYS} as first_order_day,
+            {_currency("p.country_code")} as currency
+        from persons as p
+        where p.is_buyer and ({where})"""
+
+
+def _leaks(key: str) -> str:
+    """SQL: whether a list member keeps receiving sends once suppressed."""
+    return f"rnd({key}, 'suppression_leak') < {SUPPRESSION_LEAK_SHARE}"
+
+
+def _usd_sized(key: str, salt: str) -> str:
+    """SQL: an amount in USD, log-normal (median about 49, mean about 66)."""
+    return f"exp(3.9 + 0.75 * std_normal({key}, '{salt}'))"
+
+
 # CRM tags as people type them (SQL list).
 TAGS = (
     "['Trade Show', 'trade-show', 'VIP', ' vip ', 'Webinar 2026', 'Newsletter Signup', "
@@ -83,6 +150,24 @@ def _macros(s: Settings) -> list[str]:
         # A landing delay: minutes to hours, with a long tail.
         "create or replace temp macro load_delay(k, salt) as "
         "to_seconds((300 + floor(-ln(greatest(rnd(k, salt), 1e-12)) * 5400))::bigint)",
+        # When a row lands: after its timestamp by a landing delay, and before the sync that
+        # ends at ``sync_end`` (a minute before it at the latest). A delay that would pass it
+        # is shrunk into the time left, so the last minutes hold no pile of equal times.
+        "create or replace temp macro landed_at(ts, k, salt, sync_end) as case "
+        "when ts + load_delay(k, salt) < sync_end - interval 1 minute then ts + load_delay(k, salt) "
+        "when ts < sync_end - interval 1 minute then ts + (sync_end - interval 1 minute - ts) * rnd(k, salt || 'c') "
+        "else sync_end - interval 1 minute end",
+        # Money in a currency: rounded as the currency is (JPY to units, others to cents).
+        "create or replace temp macro money(amount, currency) as case "
+        + "".join(
+            f"when currency = '{code}' then round(amount, {places}) " for code, places in CURRENCY_DECIMALS.items()
+        )
+        + "else round(amount, 2) end",
+        "create or replace temp macro usd_rate(currency) as case currency "
+        + "".join(f"when '{code}' then {rate} " for code, rate in CURRENCY_RATES.items())
+        + "end",
+        # A USD-sized amount converted into the currency.
+        "create or replace temp macro local_amount(usd, currency) as money(usd / usd_rate(currency), currency)",
     ]
 
 
@@ -252,8 +337,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
     )
     select
         account_id, account_name, industry, employee_count, country, created_at,
-        least(coalesce(updated_at, created_at) + load_delay(k, 'acc_load'),
-              {s.sync_end} - interval 1 minute) as updated_at_load,
+        landed_at(coalesce(updated_at, created_at), k, 'acc_load', {s.sync_end}) as updated_at_load,
         updated_at,
         k
     from rows
@@ -297,8 +381,7 @@ def _crm(s: Settings) -> list[tuple[str, str]]:
     )
     select
         *,
-        least(coalesce(updated_at, created_at) + load_delay(k, 'con_load'),
-              {s.sync_end} - interval 1 minute) as updated_at_load
+        landed_at(coalesce(updated_at, created_at), k, 'con_load', {s.sync_end}) as updated_at_load
     from rows
     """,
         ),
@@ -366,7 +449,8 @@ def _email(s: Settings) -> list[tuple[str, str]]:
             case when rnd(p.i, 'unsub') < 0.10
                  then p.signup_day + ({HORIZON_DAYS} - p.signup_day) * rnd(p.i, 'unsub_day') end
                 as unsub_day,
-            0.15 + 0.5 * rnd(p.i, 'send_share') as send_share
+            0.15 + 0.5 * rnd(p.i, 'send_share') as send_share,
+            {_leaks("p.i")} as leaks
         from persons as p
         where p.on_list
     ),
@@ -374,8 +458,8 @@ def _email(s: Settings) -> list[tuple[str, str]]:
         select
             *,
             ceil(signup_day / {campaign_every_days})::integer as first_campaign,
-            floor((coalesce(unsub_day, {HORIZON_DAYS}) - {campaign_every_days} / 2)
-                / {campaign_every_days})::integer as last_campaign
+            floor((case when leaks then {HORIZON_DAYS} else coalesce(unsub_day, {HORIZON_DAYS}) end
+                - {campaign_every_days} / 2) / {campaign_every_days})::integer as last_campaign
         from subscribers
     ),
     sends as (
@@ -384,19 +468,29 @@ def _email(s: Settings) -> list[tuple[str, str]]:
             w.canonical_email,
             w.engagement,
             w.churn_day,
+            w.leaks,
             w.first_campaign + floor(k / w.send_share)::integer as c,
             k
         from windows as w,
             range(greatest(0, floor((w.last_campaign - w.first_campaign + 1) * w.send_share))::integer) as r(k)
     ),
-    send_rows as (
+    drawn as (
         select
             sends.*,
             (c + 0.5) * {campaign_every_days} as send_day,
             0.04 + 0.55 * engagement * exp(-greatest(0, (c + 0.5) * {campaign_every_days} - churn_day) / 120)
-                as p_open
+                as p_open,
+            (rnd(i * 100000 + k, 'bounce') < 0.004 and rnd(i * 100000 + k, 'bounce_t') < 0.4)
+                or rnd(i * 100000 + k, 'complaint') < 0.0004 as suppresses
         from sends
         where c <= {campaigns - 1}
+    ),
+    -- No send after a hard bounce or a complaint (an unsubscribe ends the window above),
+    -- except to the few who leak.
+    send_rows as (
+        select *
+        from drawn
+        qualify leaks or c <= coalesce(min(case when suppresses then c end) over (partition by i), c)
     ),
     events as (
         select i, canonical_email, c, 'send' as event_type, null as bounce_type,
@@ -493,37 +587,31 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
             "shop_orders",
             f"""
     create or replace temp table g_orders_base as
-    with buyers as (
+    with buyers as ({_buyers("true")}
+    ),
+    placed as (
         select
-            p.*,
-            case
-                when rnd(p.i, 'n_orders') < 0.45 then 1
-                when rnd(p.i, 'n_orders') < 0.70 then 2 + floor(rnd(p.i, 'n_o2') * 4)
-                when rnd(p.i, 'n_orders') < 0.90 then 5 + floor(rnd(p.i, 'n_o2') * 25)
-                else 30 + floor(rnd(p.i, 'n_o2') * 120)
-            end::integer as n_orders,
-            p.signup_day + rnd(p.i, 'first_order') * 30 as first_order_day,
-            {_currency("p.country_code")} as currency
-        from persons as p
-        where p.is_buyer
+            b.*,
+            o,
+            b.i * 1000 + o as k,
+            b.first_order_day + case when o = 0 then 0
+                else (b.churn_day - b.first_order_day) * rnd(b.i * 1000 + o, 'ord_day') end as order_day
+        from buyers as b, range(b.n_orders) as r(o)
     )
     select
         b.i,
-        o,
-        b.i * 1000 + o as k,
-        'O' || b.i || '-' || o as order_id,
-        case when b.in_shop and rnd(b.i * 1000 + o, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
-        {_landed_email("b.i * 1000 + o", "ord_email", 0.02, 0.07, "b")} as email,
+        b.o,
+        b.k,
+        'O' || b.i || '-' || b.o as order_id,
+        case when b.in_shop and rnd(b.k, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
+        {_landed_email("b.k", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
-        least(
-            b.first_order_day + case when o = 0 then 0
-                else (least(b.churn_day, {HORIZON_DAYS} - 0.01) - b.first_order_day)
-                    * rnd(b.i * 1000 + o, 'ord_day') end,
-            {HORIZON_DAYS} - 0.01
-        ) as order_day,
-        round(exp(3.9 + 0.75 * std_normal(b.i * 1000 + o, 'ord_amount')), 2) as gross_amount,
-        rnd(b.i * 1000 + o, 'ord_discount') < 0.30 as has_discount
-    from buyers as b, range(b.n_orders) as r(o)
+        b.order_day,
+        local_amount({_usd_sized("b.k", "ord_amount")}, b.currency) as gross_amount,
+        rnd(b.k, 'ord_discount') < 0.30 as has_discount
+    from placed as b
+    -- Orders after the as-of date are not placed yet (no clamp onto the last day).
+    where b.order_day < {HORIZON_DAYS}
     """,
         ),
         ("shop_order_items", ""),
@@ -542,8 +630,8 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
 # region unknown, where the planted orders do not follow the holdout groups).
 PLANTED_CAMPAIGN_DAYS = 14
 PLANTED_UPLIFT = {
-    "europe": (("DE", "GB", "FR", "NL", "ES", "IT"), 0.40),
-    "asia_pacific": (("AU", "JP", "IN", "SG"), 0.30),
+    "europe": (("DE", "GB", "FR", "NL", "ES", "IT"), 0.08),
+    "asia_pacific": (("AU", "JP", "IN", "SG"), 0.08),
 }
 PLANTED_HOLDOUT_PCT = 10
 PLANTED_GLOBAL_HOLDOUT_PCT = 5
@@ -591,10 +679,24 @@ def _planted_orders() -> str:
         {_email_expr("treated")} as email,
         {_currency("treated.country_code")} as currency,
         {campaign_day} + 1 + floor(rnd(i, 'planted_day') * 7) + 0.5 as order_day,
-        round(exp(3.9 + 0.75 * std_normal(i, 'planted_amount')), 2) as gross_amount,
+        local_amount({_usd_sized("i", "planted_amount")}, {_currency("treated.country_code")}) as gross_amount,
         false as has_discount
     from treated
     """
+
+
+# An order's discount (30 % of orders: 15 % off), in its currency; the total paid is the
+# gross amount less the discount.
+DISCOUNT = "case when has_discount then money(gross_amount * 0.15, currency) else 0 end"
+
+
+def _refund(total: str, currency: str) -> str:
+    """SQL: a refund of an order paying ``total``: half are full, the others 20-80 %,
+    rounded as the currency is, so a refund never exceeds what was paid."""
+    return (
+        f"case when rnd(k, 'ref_full') < 0.5 then {total} "
+        f"else money({total} * (0.2 + 0.6 * rnd(k, 'ref_part')), {currency}) end"
+    )
 
 
 # History: an order's second version lands about 30 hours after the first.
@@ -607,7 +709,8 @@ with versions as (
         ob.*,
         v,
         case when rnd(k, 'ord_versions') < 0.10 then 2 else 1 end as version_count,
-        day_ts(order_day, k, 'ord_t') as ordered_ts
+        day_ts(order_day, k, 'ord_t') as ordered_ts,
+        {discount} as discount_amount
     from g_orders_base as ob, range(2) as r(v)
 )
 select
@@ -624,9 +727,8 @@ select
         when rnd(k, 'ord_cur_bad') < 0.004 then pick(['XXX', 'BTC', null], rnd(k, 'ord_cur_v'))
         else messy(currency, rnd(k, 'ord_cur_m'))
     end as currency,
-    case when rnd(k, 'ord_negative') < 0.003 then -gross_amount
-         when has_discount then round(gross_amount * 0.85, 2) else gross_amount end as total_amount,
-    case when has_discount then round(gross_amount * 0.15, 2) else 0 end as discount_amount,
+    case when rnd(k, 'ord_negative') < 0.003 then -1 else 1 end * (gross_amount - discount_amount) as total_amount,
+    discount_amount,
     case when rnd(k, 'ord_ts_null') < 0.003 then null else ordered_ts end as ordered_at,
     case when v = 0 and version_count = 2 and rnd(k, 'ord_upd_null') < 0.1 then null
          else {second_version_at}
@@ -655,7 +757,7 @@ select
     end as product_category,
     case when rnd(k * 4 + n, 'itm_neg') < 0.003 then -1
          else 1 + floor(-ln(greatest(rnd(k * 4 + n, 'itm_qty'), 1e-12)) * 0.8)::integer end as quantity,
-    round(gross_amount / (1 + n) * (0.5 + rnd(k * 4 + n, 'itm_price')), 2) as unit_price,
+    money(gross_amount / (1 + n) * (0.5 + rnd(k * 4 + n, 'itm_price')), currency) as unit_price,
     day_ts(order_day, k, 'ord_t') as ordered_ts,
     k * 4 + n as k
 from lines
@@ -667,12 +769,11 @@ select
     case when rnd(k, 'ref_nullkey') < 0.003 then null else 'R' || order_id end as refund_id,
     case when rnd(k, 'ref_orphan') < 0.01 then 'O-UNKNOWN-' || k else order_id end as order_id,
     case when rnd(k, 'ref_neg') < 0.004 then -1 else 1 end
-        * round(gross_amount * case when rnd(k, 'ref_full') < 0.5 then 1 else 0.2 + 0.6 * rnd(k, 'ref_part') end
-            * case when has_discount then 0.85 else 1 end, 2) as amount,
+        * {refund} as amount,
     case when rnd(k, 'ref_ts_null') < 0.003 then null
          else day_ts(order_day + 1 + rnd(k, 'ref_day') * 30, k, 'ref_t') end as refunded_at,
     k
-from g_orders_base
+from (select *, gross_amount - {discount} as total_amount from g_orders_base)
 where rnd(k, 'refund') < 0.05 and order_day + 31 < {horizon}
 """
 
@@ -719,9 +820,8 @@ abandoned as (
         'KA' || p.i || '-' || n as checkout_id,
         case when p.in_shop then 'C' || p.i end as customer_id,
         {email} as email,
-        round(exp(3.9 + 0.75 * std_normal(p.i * 4 + n, 'chk_amount')), 2) as cart_amount,
-        case p.country_code when 'US' then 'USD' when 'GB' then 'GBP' when 'CA' then 'CAD'
-             when 'AU' then 'AUD' else 'EUR' end as currency,
+        local_amount({usd_amount}, {currency}) as cart_amount,
+        {currency} as currency,
         null as completed_order_id,
         day_ts(p.signup_day + ({horizon} - p.signup_day) * sqrt(rnd(p.i * 4 + n, 'chk_day')),
                p.i * 4 + n, 'chk_t') as created_at,
@@ -753,8 +853,7 @@ def _loaded(table: str, business_ts: str, s: Settings, future_share: float) -> s
             case
                 when rnd(k, '{table}_future') < {future_share} and {business_ts} is not null
                     then {business_ts} - to_seconds((3600 + floor(rnd(k, '{table}_fut') * 86400 * 20))::bigint)
-                else least(coalesce({business_ts}, {s.start}) + load_delay(k, '{table}_load'),
-                           {s.sync_end} - interval 1 minute)
+                else landed_at(coalesce({business_ts}, {s.start}), k, '{table}_load', {s.sync_end})
             end as _loaded_at
         from g_{table}
     ),
@@ -814,9 +913,10 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
                 case when is_future and ordered_at is not null
                      then coalesce(updated_at, ordered_at) + interval 3 day else ordered_at end as ordered_at
             ),
-            least(coalesce(updated_at, ordered_at, {s.start}) + load_delay(k, 'ord_load'),
-                  {s.sync_end} - interval 1 minute) as _loaded_at
+            landed_at(coalesce(updated_at, ordered_at, {s.start}), k, 'ord_load', {s.sync_end}) as _loaded_at
         from g_shop_orders
+        -- A version updated after the as-of date has not happened yet.
+        where updated_at is null or updated_at < {s.sync_end}
     ),
     last_sync as (
         select * replace ({s.sync_end} - to_seconds(floor(rnd(k, 'ord_sync') * 7200)::bigint) as _loaded_at)
@@ -842,16 +942,28 @@ def _steps(s: Settings) -> list[tuple[str, list[str]]]:
             [
                 shop["shop_orders"],
                 _planted_orders(),
-                ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT),
+                ORDERS_RAW.format(second_version_at=SECOND_VERSION_AT, discount=DISCOUNT),
                 orders_insert,
             ],
         ),
         ("shop_order_items", [ITEMS_RAW, _loaded("shop_order_items", "ordered_ts", s, 0.0)]),
-        ("shop_refunds", [REFUNDS_RAW.format(horizon=HORIZON_DAYS), _loaded("shop_refunds", "refunded_at", s, 0.004)]),
+        (
+            "shop_refunds",
+            [
+                REFUNDS_RAW.format(horizon=HORIZON_DAYS, discount=DISCOUNT, refund=_refund("total_amount", "currency")),
+                _loaded("shop_refunds", "refunded_at", s, 0.004),
+            ],
+        ),
         (
             "shop_checkouts",
             [
-                CHECKOUTS_RAW.format(horizon=HORIZON_DAYS, email=checkout_email, completed=_completed_checkouts("k")),
+                CHECKOUTS_RAW.format(
+                    horizon=HORIZON_DAYS,
+                    email=checkout_email,
+                    completed=_completed_checkouts("k"),
+                    usd_amount=_usd_sized("p.i * 4 + n", "chk_amount"),
+                    currency=_currency("p.country_code"),
+                ),
                 _loaded("shop_checkouts", "created_at", s, 0.004),
             ],
         ),
@@ -1077,13 +1189,29 @@ def _day_email(d: NextDay) -> list[str]:
         order by sent_at desc, campaign_id
         limit 1
     ),
+    suppressed as (
+        -- Suppressed before today (SPEC section 5): the latest unsubscribe, complaint or
+        -- hard bounce at or after the latest subscribe.
+        select lower(trim(email)) as email
+        from {d.relation("email_events")}
+        where lower(trim(event_type)) in ('subscribe', 'unsubscribe', 'complaint', 'bounce')
+            and occurred_at < {d.start}
+        group by 1
+        having max(case when lower(trim(event_type)) in ('unsubscribe', 'complaint')
+                            or lower(trim(bounce_type)) = 'hard' then occurred_at end)
+            >= coalesce(max(case when lower(trim(event_type)) = 'subscribe' then occurred_at end),
+                        timestamp '0001-01-01')
+    ),
     members as (
         select
             p.*,
             {_email_expr()} as canonical_email,
             0.15 + 0.5 * rnd(p.i, 'send_share') as send_share
         from persons as p
-        where p.on_list and (p.is_new or rnd(p.i, 'unsub') >= 0.10 or rnd(p.i, 'resub') < 0.2)
+        where p.on_list and (
+            p.is_new or {_leaks("p.i")}
+            or {_email_expr()} not in (select suppressed.email from suppressed)
+        )
     ),
     sends as (
         select
@@ -1132,7 +1260,9 @@ def _day_email(d: NextDay) -> list[str]:
         from members
         where is_new
         union all
-        select dk, canonical_email, null, 'unsubscribe', null, day_ts({d.offset}, dk, 'unsub_t'), 6
+        -- in the afternoon, after today's campaign
+        select dk, canonical_email, null, 'unsubscribe', null,
+               {d.start} + to_seconds((13 * 3600 + floor(rnd(dk, 'unsub_t') * 8 * 3600))::bigint), 6
         from members
         where not is_new and rnd(dk, 'day_unsub') < 0.001
         union all
@@ -1181,16 +1311,22 @@ def _day_shop(d: NextDay) -> list[str]:
     from persons as p
     where p.is_new and p.in_shop
     """
+    # The history's rate on this day: a buyer's first order on its day, the other
+    # n_orders - 1 spread uniformly over [first_order_day, churn_day); at most one a day.
+    day_rate = f"""case when floor(b.first_order_day) = {d.offset} then 1 else 0 end
+            + case when b.first_order_day < {d.offset} + 1 and b.churn_day > {d.offset}
+                   then (b.n_orders - 1) / greatest(b.churn_day - b.first_order_day, 1) else 0 end"""
     orders_base = f"""
     create or replace temp table g_orders_base as
     with buyers as (
-        select p.*, {_currency("p.country_code")} as currency
-        from persons as p
-        where p.is_buyer and rnd(p.dk, 'day_order') < case
-            when p.is_new then 0.15
-            when p.churn_day > {d.offset} then 0.03 + 0.4 * p.engagement
-            else 0.004
-        end
+        select b.*
+        from ({_buyers("true")}) as b
+        where rnd(b.dk, 'day_order') < {day_rate}
+    ),
+    ranked as (
+        -- at least one late order a day (rank 1), however few orders the profile has
+        select *, row_number() over (partition by is_new order by rnd(dk, 'late'), dk) as late_rank
+        from buyers
     )
     select
         b.i,
@@ -1199,11 +1335,11 @@ def _day_shop(d: NextDay) -> list[str]:
         case when b.in_shop and rnd(b.dk, 'ord_guest') < 0.88 then 'C' || b.i end as customer_id,
         {_landed_email("b.dk", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
-        {d.offset} - case when not b.is_new and rnd(b.dk, 'late') < 0.03
+        {d.offset} - case when not b.is_new and (rnd(b.dk, 'late') < 0.03 or b.late_rank = 1)
                           then 1 + floor(rnd(b.dk, 'late_days') * 2) else 0 end as order_day,
-        round(exp(3.9 + 0.75 * std_normal(b.dk, 'ord_amount')), 2) as gross_amount,
+        local_amount({_usd_sized("b.dk", "ord_amount")}, b.currency) as gross_amount,
         rnd(b.dk, 'ord_discount') < 0.30 as has_discount
-    from buyers as b
+    from ranked as b
     """
     # A second version of today's order lands later today.
     second_version_at = (
@@ -1240,19 +1376,21 @@ def _day_shop(d: NextDay) -> list[str]:
         k
     from g_recent_orders
     where lower(trim(status)) = 'pending' and coalesce(updated_at, ordered_at) < {d.start}
-        and rnd(k, 'update') < 0.10
+    -- 10 % of them, and at least one a day
+    qualify rnd(k, 'update') < 0.10 or row_number() over (order by rnd(k, 'update'), k) = 1
     """
     refunds = f"""
     create or replace temp table g_shop_refunds as
     select
         case when rnd(k, 'ref_nullkey') < 0.003 then null else 'R' || order_id || '-{d.stamp}' end as refund_id,
         order_id,
-        round(total_amount * case when rnd(k, 'ref_full') < 0.5 then 1 else 0.2 + 0.6 * rnd(k, 'ref_part') end, 2)
-            as amount,
+        {_refund("total_amount", "upper(trim(currency))")} as amount,
         day_ts({d.offset}, k, 'ref_t') as refunded_at,
         k
     from g_recent_orders
-    where lower(trim(status)) = 'completed' and total_amount > 0 and rnd(k, 'refund') < 0.05 / 30
+    where lower(trim(status)) = 'completed' and total_amount > 0
+    -- the history's 5 % of orders refunded within 30 days, and at least one a day
+    qualify rnd(k, 'refund') < 0.05 / 30 or row_number() over (order by rnd(k, 'refund'), k) = 1
     """
     checkouts = (
         f"""
@@ -1263,7 +1401,7 @@ def _day_shop(d: NextDay) -> list[str]:
             'KA' || p.i || '-{d.stamp}' as checkout_id,
             case when p.in_shop then 'C' || p.i end as customer_id,
             {_landed_email("p.dk", "chk_email", 0.03, 0.25)} as email,
-            round(exp(3.9 + 0.75 * std_normal(p.dk, 'chk_amount')), 2) as cart_amount,
+            local_amount({_usd_sized("p.dk", "chk_amount")}, {_currency("p.country_code")}) as cart_amount,
             {_currency("p.country_code")} as currency,
             null as completed_order_id,
             day_ts({d.offset}, p.dk, 'chk_t') as created_at,
@@ -1282,7 +1420,7 @@ def _day_shop(d: NextDay) -> list[str]:
     return [
         customers,
         orders_base,
-        ORDERS_RAW.format(second_version_at=second_version_at),
+        ORDERS_RAW.format(second_version_at=second_version_at, discount=DISCOUNT),
         ITEMS_RAW,
         recent_orders,
         order_updates,
@@ -1316,8 +1454,7 @@ def _day_insert(table: str, d: NextDay) -> str:
     with landed as (
         select
             *,
-            least(greatest(coalesce({landing}, {d.start}), {d.start}) + load_delay(k, '{table}_load'),
-                  {d.end} - interval 1 minute) as _loaded_at
+            landed_at(greatest(coalesce({landing}, {d.start}), {d.start}), k, '{table}_load', {d.end}) as _loaded_at
         from g_{table}
     ),
     redelivered as (

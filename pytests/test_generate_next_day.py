@@ -134,3 +134,52 @@ def test_days_chain_and_a_day_is_appended_once(appended: tuple[Path, dict[str, i
         f"and first_day._loaded_at < timestamp '{DAY_END}'"
     )[0][0]
     assert repeated == 0, "the second day makes new ids"
+
+
+def test_the_day_follows_the_historys_distributions(appended: tuple[Path, dict[str, int]]) -> None:
+    from audience.generate import SUPPRESSION_LEAK_SHARE
+
+    db = Db(appended[0])
+    today = f"_loaded_at >= timestamp '{DAY_START}'"
+    daily = [
+        orders
+        for (orders,) in db.rows(
+            f"select count(distinct order_id) from raw.shop_orders where _loaded_at < timestamp '{DAY_START}' "
+            f"and ordered_at >= timestamp '{DAY_START - dt.timedelta(days=30)}' and order_id not like '%-planted' "
+            "group by cast(ordered_at as date)"
+        )
+    ]
+    placed_today = db.rows(
+        f"select count(distinct order_id) from raw.shop_orders where {today} and ordered_at >= timestamp '{DAY_START}'"
+    )[0][0]
+    median = sorted(daily)[len(daily) // 2]
+    assert 0 < placed_today <= 2 * median + 3, (placed_today, median)
+    fractional, over_refunded = db.rows(f"""
+        select
+            (select count(*) from raw.shop_orders where {today} and upper(trim(currency)) = 'JPY'
+                and total_amount <> round(total_amount)),
+            (select count(*) from raw.shop_refunds as r join raw.shop_orders as o using (order_id)
+                where r.{today} and r.amount > o.total_amount and o.total_amount >= 0)
+    """)[0]
+    assert (fractional, over_refunded) == (0, 0), "yen are whole; no refund exceeds what was paid"
+    suppressed, sent = db.rows(f"""
+        with states as (
+            select
+                lower(trim(email)) as email,
+                max(case when lower(trim(event_type)) in ('unsubscribe', 'complaint')
+                    or lower(trim(bounce_type)) = 'hard' then occurred_at end) as suppressed_at,
+                max(case when lower(trim(event_type)) = 'subscribe' then occurred_at end) as subscribed_at
+            from raw.email_events
+            where occurred_at < timestamp '{DAY_START}'
+            group by 1
+        )
+        select
+            count(*),
+            count(*) filter (where email in (
+                select lower(trim(email)) from raw.email_events
+                where {today} and lower(trim(event_type)) = 'send'
+            ))
+        from states
+        where suppressed_at >= coalesce(subscribed_at, timestamp '0001-01-01')
+    """)[0]
+    assert suppressed > 50 and sent <= 2 * SUPPRESSION_LEAK_SHARE * suppressed, (sent, suppressed)
