@@ -179,8 +179,14 @@ def _check_raw(database: Path, args: argparse.Namespace) -> None:
             "docs/raw_tables.md), fix the path, or generate demo data into it with run --demo.",
             2,
         )
+    if args.regenerate and database.exists():
+        # New demo data starts the demo over: what was built from the old data (incremental
+        # tables, the history) would not match it, so the working database is replaced.
+        print(f"replacing {database} (--regenerate)")
+        for path in (database, database.with_name(database.name + ".wal")):
+            path.unlink(missing_ok=True)
     if missing is None or args.regenerate:
-        _generate(database, args.profile, None, args.seed, None, locations)
+        _generate(database, args.profile, args.as_of_date, args.seed, None, locations)
     with duckdb.connect(str(database), read_only=True) as con:
         problems = contract_problems(con, locations)
     if problems:
@@ -593,7 +599,11 @@ def main(argv: list[str] | None = None) -> int:
         "python -m audience run --as-of-date 2026-06-30 --vars '{holdout_pct: 20}'",
         "AUDIENCE_DUCKDB_PATH=/tmp/try.duckdb python -m audience run --demo",
     )
-    run.add_argument("--regenerate", action="store_true", help="regenerate the demo raw data first")
+    run.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="start the demo over: replace the working database with fresh demo data (as of --as-of-date)",
+    )
     run.add_argument(
         "--demo",
         action="store_true",

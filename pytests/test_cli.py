@@ -98,3 +98,17 @@ def test_appending_a_day_that_is_not_after_the_data_is_refused(database: Path, c
     assert "is not after it" in capsys.readouterr().err
     assert main(["generate", "--profile", "S", "--append-day", "2026-06-30"]) == 0
     assert "appended" in capsys.readouterr().out
+
+
+def test_regenerate_starts_the_demo_over_as_of_the_date_given(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second --regenerate over a built working database builds and passes its tests
+    (nothing built from the old data is kept), and the data is as of --as-of-date."""
+    as_of = TODAY - dt.timedelta(days=40)
+    for seed in ("1", "2"):
+        args = ["run", "--regenerate", "--profile", "S", "--seed", seed, "--as-of-date", as_of.isoformat()]
+        assert main([*args, "--no-history-seed", "--override", "freshness"]) == 0, capsys.readouterr().err
+    assert "replacing" in capsys.readouterr().out
+    with duckdb.connect(str(database), read_only=True) as con:
+        [(latest_order,)] = con.execute("select max(cast(ordered_at as date)) from raw.shop_orders").fetchall()
+        [(dates,)] = con.execute("select count(distinct as_of_date) from marts.fct_segment_membership_history").fetchall()
+    assert latest_order <= as_of and dates == 1
