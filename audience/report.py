@@ -9,9 +9,6 @@ from pathlib import Path
 import duckdb
 from tabulate import tabulate
 
-BUYER_FAMILIES = ("rfm", "value_tier", "category_affinity")
-
-
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
@@ -37,6 +34,8 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Members per segment, as a share of the family's population (customers, or buyers),
+    which the catalogue carries from the family registry (var segment_families)."""
     rows = _rows(
         con,
         """
@@ -49,13 +48,17 @@ def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         populations as (
             select count(*) as customers, count(*) filter (where counted_orders > 0) as buyers
             from marts.dim_customers
+        ),
+        families as (
+            select distinct segment_family, population from marts.dim_segments
         )
-        select segment_family, segment, members,
-               100.0 * members / nullif(case when segment_family in ('rfm', 'value_tier',
-                   'category_affinity') then buyers else customers end, 0) as share,
-               emailable
+        select sizes.segment_family, sizes.segment, sizes.members,
+               100.0 * sizes.members / nullif(case when families.population = 'buyers' then buyers
+                   else customers end, 0) as share,
+               sizes.emailable
         from sizes cross join populations
-        order by segment_family, members desc, segment
+        left join families on families.segment_family = sizes.segment_family
+        order by sizes.segment_family, sizes.members desc, sizes.segment
         """,
     )
     shown, previous = [], None
@@ -63,6 +66,15 @@ def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         shown.append((family if family != previous else "", segment, members, share, emailable))
         previous = family
     return shown
+
+
+def _buyer_families(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        family
+        for (family,) in _rows(
+            con, "select distinct segment_family from marts.dim_segments where population = 'buyers' order by 1"
+        )
+    ]
 
 
 def summary(database: Path) -> str:
@@ -73,6 +85,7 @@ def summary(database: Path) -> str:
         )[0]
         headline = _headline(con)
         segments = _segments(con)
+        buyer_families = _buyer_families(con)
         marts = _rows(
             con,
             "select table_name from information_schema.tables "
@@ -95,7 +108,7 @@ def summary(database: Path) -> str:
             "",
             *headline,
             "",
-            f"Segments (share of customers; of buyers for {', '.join(BUYER_FAMILIES)})",
+            f"Segments (share of customers; of buyers for {', '.join(buyer_families)})",
             _table(segments, ["family", "segment", "members", "share %", "emailable"]),
             "",
             "Rows per mart",
