@@ -203,7 +203,8 @@ def test_a_family_added_to_the_registry_alone_is_built_catalogued_and_tested(bui
 def registry_tests(db_path: Path, workdir: Path, variables: dict[str, Any]) -> dict[str, int]:
     """Failures of the exclusivity and exhaustiveness tests on fct_segment_memberships."""
     args = ["test", "--select", "fct_segment_memberships,test_name:segments_exclusive "
-            "fct_segment_memberships,test_name:segments_exhaustive", "--vars", json.dumps(variables)]  # fmt: skip
+            "fct_segment_memberships,test_name:segments_exhaustive "
+            "fct_segment_memberships,test_name:in_family_registry", "--vars", json.dumps(variables)]  # fmt: skip
     result = dbt_in(workdir, db_path, args)
     return {r.node.name.split("_fct_")[0]: r.failures for r in result.result.results if r.node.resource_type == "test"}
 
@@ -212,16 +213,20 @@ def test_the_registry_tests_fail_when_the_added_family_breaks_its_rules(built: t
     db, _ = built
     copy = tmp_path / "audience.duckdb"
     shutil.copy(db.path, copy)
-    assert registry_tests(copy, tmp_path, VARS) == {"segments_exclusive": 0, "segments_exhaustive": 0}
+    passing = {"segments_exclusive": 0, "segments_exhaustive": 0, "in_family_registry": 0}
+    assert registry_tests(copy, tmp_path, VARS) == passing
     with duckdb.connect(str(copy)) as con:
-        # a second segment for one buyer, and a probe segment for a non-buyer
-        con.execute(
-            "insert into intermediate.int_segment_memberships_grouped by name "
-            f"select as_of_date, customer_id, '{PROBE}' as segment_family, '999' as segment, 'treatment' as holdout_group, "
-            "is_global_control, is_emailable, false as is_sendable from marts.dim_customers "
-            f"where customer_id in ('{cid('a')}', '{cid('d')}')"
-        )
-    assert registry_tests(copy, tmp_path, VARS) == {"segments_exclusive": 1, "segments_exhaustive": 2}
+        # a second segment for one buyer, a probe segment for a non-buyer, a family nobody declared
+        for family, person_ in ((PROBE, "a"), (PROBE, "d"), ("undeclared", "a")):
+            con.execute(
+                "insert into intermediate.int_segment_memberships_grouped by name "
+                f"select as_of_date, customer_id, '{family}' as segment_family, '999' as segment, "
+                "'treatment' as holdout_group, is_global_control, is_emailable, false as is_sendable "
+                f"from marts.dim_customers where customer_id = '{cid(person_)}'"
+            )
+    assert registry_tests(copy, tmp_path, VARS) == {"segments_exclusive": 1, "segments_exhaustive": 2, "in_family_registry": 1}
+    # without the probe in the registry, its rows are an undeclared family too
+    assert registry_tests(copy, tmp_path, {**VARS, "segment_families": REGISTRY})["in_family_registry"] == 2
 
 
 def test_the_model_based_audience_is_a_custom_segment_with_its_yaml(db: Db) -> None:
