@@ -110,18 +110,18 @@ RAW: Rows = {
     "shop_customers": [
         {"customer_id": "S3", "email": "c@x.com", "country": "U.S.", "created_at": at(600), "updated_at": at(600),
          "_loaded_at": at(600)},
-    ],  # fmt: skip
+    ],
     "shop_orders": [
         order("A10", "a", 10), order("A100", "a", 100),
         order("B20", "b", 20),
         order("C5", "c", 5), order("C50", "c", 50), order("C150", "c", 150),
         order("E200", "e", 200), order("E300", "e", 300), order("E400", "e", 400), order("E500", "e", 500),
         order("F100", "f", 100), order("F120", "f", 120), order("F150", "f", 150),
-    ],  # fmt: skip
+    ],
     "shop_order_items": [
         item("I1", "A10", "Beauty"), item("I2", "B20", "beauty"), item("I3", "B20", "Electronics"),
         item("I4", "C50", "BEAUTY "),
-    ],  # fmt: skip
+    ],
     "email_events": [subscribe("E1", "e"), subscribe("E2", "f")],
 }
 PEOPLE = "abcdefg"
@@ -202,9 +202,12 @@ def test_a_family_added_to_the_registry_alone_is_built_catalogued_and_tested(bui
 
 def registry_tests(db_path: Path, workdir: Path, variables: dict[str, Any]) -> dict[str, int]:
     """Failures of the exclusivity and exhaustiveness tests on fct_segment_memberships."""
-    args = ["test", "--select", "fct_segment_memberships,test_name:segments_exclusive "
-            "fct_segment_memberships,test_name:segments_exhaustive "
-            "fct_segment_memberships,test_name:in_family_registry", "--vars", json.dumps(variables)]  # fmt: skip
+    selection = (
+        "fct_segment_memberships,test_name:segments_exclusive "
+        "fct_segment_memberships,test_name:segments_exhaustive "
+        "fct_segment_memberships,test_name:in_family_registry"
+    )
+    args = ["test", "--select", selection, "--vars", json.dumps(variables)]
     result = dbt_in(workdir, db_path, args)
     return {r.node.name.split("_fct_")[0]: r.failures for r in result.result.results if r.node.resource_type == "test"}
 
@@ -282,7 +285,7 @@ def one(predicate: str) -> dict[str, Any]:
          "segment family 'broken' (var segment_families): needs exactly one of column"),
         ({"segment_families": {**REGISTRY, "broken": {"exclusive": True, "exhaustive": True, "population": "customers", "column": "no_such_column"}}},
          "column 'no_such_column' is not a column of dim_customers"),
-    ],  # fmt: skip
+    ],
 )
 def test_mistakes_fail_the_compilation_naming_the_audience_or_family(
     db: Db, tmp_path: Path, variables: dict[str, Any], message: str

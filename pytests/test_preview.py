@@ -67,14 +67,18 @@ JOINED = (
         # rule helpers expand over the published memberships and categories
         (
             "in_segment('behaviour', 'repeat_buyer') and not in_segment('region', 'europe')",
-            "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'behaviour' "
-            "and segment = 'repeat_buyer') and c.region <> 'europe'",
+            (
+                "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'behaviour' "
+                "and segment = 'repeat_buyer') and c.region <> 'europe'"
+            ),
         ),
         (
             "has_tag('newsletter_signup') or bought_category('beauty')",
-            "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'crm_tag' "
-            "and segment = 'newsletter_signup') or c.customer_id in (select customer_id from marts.fct_customer_categories "
-            "where category = 'beauty')",
+            (
+                "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'crm_tag' "
+                "and segment = 'newsletter_signup') or c.customer_id in (select customer_id from "
+                "marts.fct_customer_categories where category = 'beauty')"
+            ),
         ),
     ],
 )
