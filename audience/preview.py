@@ -10,13 +10,19 @@ and share of customers, how many of them are emailable, its overlap with the fiv
 segments, and ten sample customer_ids (never emails).
 
 The predicate is one SQL expression over the columns of ``marts.dim_customers`` (and of
-``marts.dim_customer_features`` when it is published). Before anything runs it must pass
-the same rules as a custom audience's predicate in ``macros/custom_audiences.sql``:
-:func:`word_error` mirrors the macro ``predicate_word_error`` and
-:func:`structure_error` mirrors ``duckdb__predicate_structure_error`` (DuckDB's own
-parser, ``json_serialize_sql``, must give a plain expression). The word and function
-lists below are the macro's ``predicate_words()`` and ``predicate_functions()``; a pytest
-reads both files and fails when they differ, so change them together.
+``marts.dim_customer_features`` when it is published), with the rule helpers
+``has_tag('trade_show')``, ``bought_category('beauty')`` and
+``in_segment('behaviour', 'vip')``. Before anything runs it must pass the same rules as
+a custom audience's predicate in ``macros/custom_audiences.sql``: :func:`expand_helpers`
+mirrors the macro ``predicate_helpers_expanded`` (helper calls take quoted segment names
+only; the rules then read the text with each call replaced by ``true``),
+:func:`word_error` mirrors ``predicate_word_error`` and :func:`structure_error` mirrors
+``duckdb__predicate_structure_error`` (DuckDB's own parser, ``json_serialize_sql``, must
+give a plain expression). The word, function and helper lists below are the macro's
+``predicate_words()``, ``predicate_functions()`` and ``predicate_helpers()``; a pytest
+reads both files and fails when they differ, so change them together. Helpers expand
+over the published marts (``fct_segment_memberships``, ``fct_customer_categories``),
+which hold the same rows the build's expansion reads.
 
 Exit codes: 0 answered; 2 refused (an unsafe or broken predicate, an unknown audience,
 nothing published); 4 the published database is held open by a writer.
@@ -55,6 +61,19 @@ PREDICATE_FUNCTIONS = [
     "position", "date_trunc", "date_part", "extract", "mod", "sign", "cast",
 ]  # fmt: skip
 
+#: The macro predicate_helpers(): rule helpers and how many quoted arguments each takes.
+HELPERS = {"has_tag": 1, "bought_category": 1, "in_segment": 2}
+_LITERAL = r"'(?:[^']|'')*'"
+#: The macro's pattern: a string literal, a complete helper call, or a helper name with any
+#: other arguments (refused).
+_HELPER_CALLS = re.compile(
+    "(?i)" + _LITERAL
+    + r"|(?<![.\w])(has_tag|bought_category)\s*\(\s*(" + _LITERAL + r")\s*\)"
+    + r"|(?<![.\w])(in_segment)\s*\(\s*(" + _LITERAL + r")\s*,\s*(" + _LITERAL + r")\s*\)"
+    + r"|(?<![.\w])(has_tag|bought_category|in_segment)\s*\("
+)  # fmt: skip
+_SLUG = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+
 #: Node classes of DuckDB's parse tree a plain expression is made of.
 ALLOWED_NODES = [
     "COLUMN_REF",
@@ -78,6 +97,71 @@ SAMPLE_SIZE = 10
 
 class PreviewRefused(ValueError):
     """The predicate, the audience or the published database cannot be previewed."""
+
+
+def _is_slug(value: str) -> bool:
+    return bool(_SLUG.match(value)) and len(value) <= 63
+
+
+def expand_helpers(predicate: str, families: list[str]) -> tuple[str, str]:
+    """(the predicate with each helper call replaced by ``true``, with each call expanded
+    over the published marts). Mirrors the macro ``predicate_helpers_expanded``: a helper
+    takes quoted segment names only, and in_segment / has_tag a family of ``families``
+    (the registry's, without the custom family). PreviewRefused otherwise."""
+    checked: list[str] = []
+    expanded: list[str] = []
+    last = 0
+    for match in _HELPER_CALLS.finditer(predicate):
+        checked.append(predicate[last : match.start()])
+        expanded.append(predicate[last : match.start()])
+        last = match.end()
+        if match.group(6):
+            raise PreviewRefused(
+                f"predicate refused: helper {match.group(6).lower()} takes quoted segment names only, e.g. "
+                "has_tag('trade_show'), bought_category('beauty'), in_segment('behaviour', 'vip'). "
+                f"Predicate: {predicate}"
+            )
+        if not (match.group(1) or match.group(3)):
+            checked.append(match.group(0))
+            expanded.append(match.group(0))
+            continue
+        helper = (match.group(1) or match.group(3)).lower()
+        values = []
+        for raw in (match.group(2), match.group(4), match.group(5)):
+            if raw:
+                value = raw[1:-1].replace("''", "'")
+                if not _is_slug(value):
+                    raise PreviewRefused(
+                        f"predicate refused: {helper} takes segment names (lowercase a-z and 0-9 words joined "
+                        f"by single '_'), got {raw}. Predicate: {predicate}"
+                    )
+                values.append(value)
+        if helper == "bought_category":
+            sql = (
+                f"customer_id in (select customer_id from marts.fct_customer_categories where category = '{values[0]}')"
+            )
+        else:
+            family, segment = ("crm_tag", values[0]) if helper == "has_tag" else (values[0], values[1])
+            if family not in families:
+                raise PreviewRefused(
+                    f"predicate refused: {helper} reads a segment family other than the custom one; "
+                    f"'{family}' is not one (families: {', '.join(families)}). Predicate: {predicate}"
+                )
+            sql = (
+                "customer_id in (select customer_id from marts.fct_segment_memberships "
+                f"where segment_family = '{family}' and segment = '{segment}')"
+            )
+        checked.append("true")
+        expanded.append(f"({sql})")
+    checked.append(predicate[last:])
+    expanded.append(predicate[last:])
+    return "".join(checked), "".join(expanded)
+
+
+def helper_families() -> list[str]:
+    """The registry's families (var segment_families) a helper may read: all but the ones
+    made by a source (the custom family)."""
+    return [name for name, family in project_vars()["segment_families"].items() if not family.get("source")]
 
 
 def word_error(predicate: str, columns: list[str]) -> str:
@@ -153,7 +237,8 @@ def structure_error(predicate: str, columns: list[str]) -> str:
 
 
 def refusal(predicate: str, columns: list[str]) -> str:
-    """Why the predicate may not run, or '': the word rules, then DuckDB's parser."""
+    """Why the predicate (helper calls already replaced, :func:`expand_helpers`) may not
+    run, or '': the word rules, then DuckDB's parser."""
     if not predicate.strip():
         return "the predicate is empty"
     return word_error(predicate, columns) or structure_error(predicate, columns)
@@ -225,7 +310,8 @@ def preview(published: Path, predicate: str) -> Preview:
         customer_columns = _columns(con, "dim_customers")
         feature_columns = [c for c in _columns(con, "dim_customer_features") if c not in customer_columns]
         columns = customer_columns + feature_columns
-        problem = refusal(predicate, columns)
+        checked, expanded = expand_helpers(predicate, helper_families())
+        problem = refusal(checked, columns)
         if problem:
             raise PreviewRefused(f"predicate refused: {problem}. Predicate: {predicate}")
         features = ""
@@ -238,7 +324,7 @@ def preview(published: Path, predicate: str) -> Preview:
             features = " from marts.dim_customers as customers"
         relation = (
             f"with dim_customers as (select customers.*{features}), "
-            f"chosen as (select customer_id, is_emailable from dim_customers where coalesce(({predicate}), false))"
+            f"chosen as (select customer_id, is_emailable from dim_customers where coalesce(({expanded}), false))"
         )
         try:
             [(customers, size, emailable)] = con.execute(

@@ -10,8 +10,6 @@ from pathlib import Path
 import duckdb
 from tabulate import tabulate
 
-BUYER_FAMILIES = ("rfm", "value_tier", "category_affinity", "churn_risk")
-
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
@@ -38,6 +36,8 @@ def _headline(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Members per segment, as a share of the family's population (customers, or buyers),
+    which the catalogue carries from the family registry (var segment_families)."""
     rows = _rows(
         con,
         """
@@ -50,14 +50,18 @@ def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple]:
         populations as (
             select count(*) as customers, count(*) filter (where counted_orders > 0) as buyers
             from marts.dim_customers
+        ),
+        families as (
+            select distinct segment_family, population from marts.dim_segments
         )
-        select segment_family, segment, members,
-               100.0 * members / nullif(case when segment_family in ({buyer_families})
-                   then buyers else customers end, 0) as share,
-               emailable
+        select sizes.segment_family, sizes.segment, sizes.members,
+               100.0 * sizes.members / nullif(case when families.population = 'buyers' then buyers
+                   else customers end, 0) as share,
+               sizes.emailable
         from sizes cross join populations
-        order by segment_family, members desc, segment
-        """.format(buyer_families=", ".join(f"'{family}'" for family in BUYER_FAMILIES)),
+        left join families on families.segment_family = sizes.segment_family
+        order by sizes.segment_family, sizes.members desc, sizes.segment
+        """,
     )
     shown, previous = [], None
     for family, segment, members, share, emailable in rows:
@@ -96,6 +100,15 @@ def _churn_risk(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], str]:
     return rows, status
 
 
+def _buyer_families(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        family
+        for (family,) in _rows(
+            con, "select distinct segment_family from marts.dim_segments where population = 'buyers' order by 1"
+        )
+    ]
+
+
 def summary(database: Path) -> str:
     """Headline, segments per family, rows per mart, reconciliation and rejects."""
     with duckdb.connect(str(database), read_only=True) as con:
@@ -105,6 +118,7 @@ def summary(database: Path) -> str:
         headline = _headline(con)
         segments = _segments(con)
         churn_risk, fits = _churn_risk(con)
+        buyer_families = _buyer_families(con)
         marts = _rows(
             con,
             "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
@@ -126,7 +140,7 @@ def summary(database: Path) -> str:
             "",
             *headline,
             "",
-            f"Segments (share of customers; of buyers for {', '.join(BUYER_FAMILIES)})",
+            f"Segments (share of customers; of buyers for {', '.join(buyer_families)})",
             _table(segments, ["family", "segment", "members", "share %", "emailable"]),
             "",
             f"Churn risk and predicted value of the next 365 days (SPEC section 11; {fits})",

@@ -151,7 +151,7 @@ RAW: Rows = {
 }
 
 COLUMNS = (
-    "industry, job_function, seniority, f.employee_count, "
+    "f.industry, f.job_function, seniority, f.employee_count, "
     "orders_30d, orders_90d, orders_180d, orders_365d, "
     "net_revenue_30d_usd, net_revenue_90d_usd, net_revenue_180d_usd, net_revenue_365d_usd, "
     "days_since_last_order, days_since_last_open, days_since_last_click, category_count, crm_tag_count"

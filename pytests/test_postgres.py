@@ -29,6 +29,7 @@ AS_OF = "2026-06-30"
 MARTS = {
     "dim_customers": "customer_id",
     "dim_customer_features": "customer_id",
+    "fct_customer_categories": "customer_id, category",
     "dim_segments": "segment_family, segment",
     "fct_orders": "order_id",
     "fct_email_events": "event_id",

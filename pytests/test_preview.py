@@ -17,7 +17,7 @@ from audience import preview as preview_module
 from audience.cli import main
 from audience.export import EXPORT_DIR_ENV
 from audience.generate import generate
-from audience.preview import PREDICATE_FUNCTIONS, PREDICATE_WORDS, preview, register
+from audience.preview import HELPERS, PREDICATE_FUNCTIONS, PREDICATE_WORDS, preview, register
 from audience.project import DATABASE_ENV, PROJECT_DIR, PUBLISHED_ENV
 from conftest import REFUSED_PREDICATES
 
@@ -64,6 +64,22 @@ JOINED = (
         ("lifecycle_stage in ('active', 'new') or is_subscribed", "c.lifecycle_stage in ('active', 'new') or c.is_subscribed"),
         ("orders_365d >= 2 and days_since_last_open < 60", "f.orders_365d >= 2 and f.days_since_last_open < 60"),
         ("seniority = 'c_level' or industry = 'manufacturing'", "f.seniority = 'c_level' or f.industry = 'manufacturing'"),
+        # rule helpers expand over the published memberships and categories
+        (
+            "in_segment('behaviour', 'repeat_buyer') and not in_segment('region', 'europe')",
+            (
+                "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'behaviour' "
+                "and segment = 'repeat_buyer') and c.region <> 'europe'"
+            ),
+        ),
+        (
+            "has_tag('newsletter_signup') or bought_category('beauty')",
+            (
+                "c.customer_id in (select customer_id from marts.fct_segment_memberships where segment_family = 'crm_tag' "
+                "and segment = 'newsletter_signup') or c.customer_id in (select customer_id from "
+                "marts.fct_customer_categories where category = 'beauty')"
+            ),
+        ),
     ],
 )
 def test_preview_counts_what_sql_counts(published: Path, predicate: str, where: str) -> None:
@@ -121,6 +137,9 @@ def test_a_declared_audience_previews_as_its_memberships(published: Path, monkey
     [
         *REFUSED_PREDICATES,
         ("region > 5", "the predicate fails on the published dim_customers"),
+        ("has_tag(region)", "helper has_tag takes quoted segment names only"),
+        ("in_segment('custom', 'high_value_europe')", "'custom' is not one"),
+        ("has_tag('x') and customer_id in (select 1)", "unknown column(s) select"),
         ("   ", "the predicate is empty"),
     ],
 )
@@ -153,6 +172,11 @@ def macro_list(name: str) -> list[str]:
 def test_the_preview_rules_mirror_the_custom_audience_macro() -> None:
     assert PREDICATE_WORDS == macro_list("predicate_words")
     assert PREDICATE_FUNCTIONS == macro_list("predicate_functions")
+    text = (PROJECT_DIR / "macros" / "custom_audiences.sql").read_text()
+    helpers = re.search(r"macro predicate_helpers\(\).*?return\((\{.*?\})\)", text, re.S)
+    assert helpers and json.loads(helpers.group(1).replace("'", '"')) == HELPERS
+    for pattern in ("(has_tag|bought_category)", "(in_segment)", "(has_tag|bought_category|in_segment)"):
+        assert pattern in text and pattern in (PROJECT_DIR / "audience" / "preview.py").read_text()
     text = (PROJECT_DIR / "macros" / "custom_audiences.sql").read_text()
     for name in ("ALLOWED_NODES", "OPERATORS", "REFUSED_NODES"):
         for value in getattr(preview_module, name):

@@ -23,8 +23,9 @@ from audience.project import DATABASE_ENV, exclusive_families, project_vars
 from conftest import Db, dbt_in
 
 DATES = [dt.date(2026, 6, 27), dt.date(2026, 6, 28), dt.date(2026, 6, 29)]
+# The family registry (var segment_families) says which families are exclusive.
 EXCLUSIVE = tuple(exclusive_families())
-NON_EXCLUSIVE = tuple(name for name in project_vars()["segment_families"] if name not in EXCLUSIVE)
+NON_EXCLUSIVE = tuple(name for name, family in project_vars()["segment_families"].items() if not family["exclusive"])
 KEPT_PER_DATE = {
     "fct_segment_membership_history": "as_of_date, customer_id, segment_family, segment",
     "fct_segment_transitions": "as_of_date, customer_id, segment_family",

@@ -2,58 +2,27 @@
 -- computed once, here: the segment's holdout group (control when the membership's bucket
 -- is below holdout_pct), the customer's global-control flag (bucket of 'global:' below
 -- global_holdout_pct) and sendability (emailable, treatment, not global control).
--- Exclusive families come from dim_customers columns; behaviour, crm_tag and custom
--- from their own rules. The memberships, holdouts and history marts read this model.
-{%- set audiences = audience.custom_audiences() %}
+-- One union branch per family of the registry (var segment_families): a dim_customers
+-- column, a rule model (customer_id, segment) or the custom audiences. The memberships,
+-- holdouts and history marts read this model. The audience models of var
+-- audience_models are declared as parents here, for dbt's parser:
+{{- audience.audience_model_dependencies() }}
+{%- set families = audience.segment_families() %}
 with customers as (
     select * from {{ ref('dim_customers') }}
 ),
 
-behaviours as (
-    select * from {{ ref('int_customers_behaviours') }}
-),
-
-tags as (
-    select * from {{ ref('int_customers_tagged') }}
-),
-
 memberships as (
-    {{ audience.family_from_column('lifecycle', 'lifecycle_stage') }}
-    union all
-    {{ audience.family_from_column('email_engagement', 'email_engagement') }}
-    union all
-    {{ audience.family_from_column('rfm', 'rfm_segment') }}
-    union all
-    {{ audience.family_from_column('value_tier', 'value_tier') }}
-    union all
-    {{ audience.family_from_column('region', 'region') }}
-    union all
-    {{ audience.family_from_column('company_size', 'company_size') }}
-    union all
-    {{ audience.family_from_column('category_affinity', 'category_affinity') }}
-    union all
-    {{ audience.family_from_column('churn_risk', 'churn_risk') }}
-    union all
-    select
-        customer_id,
-        'behaviour' as segment_family,
-        segment
-    from behaviours
-    union all
-    select
-        customer_id,
-        'crm_tag' as segment_family,
-        segment
-    from tags
-    {% for custom in audiences %}
-        union all
-        select
-            customer_id,
-            'custom' as segment_family,
-            '{{ custom.name }}' as segment
-        from customers
-        where coalesce(({{ custom.predicate }}), false)
-    {% endfor %}
+    {%- for name, family in families.items() %}
+        {%- if family.get('source') %}
+            {{ audience.custom_family_memberships(name) }}
+        {%- else %}
+            {{ audience.family_memberships(name, family) }}
+        {%- endif %}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 grouped as (

@@ -31,6 +31,10 @@ predicted as (
     select * from {{ ref('int_customers_predicted') }}
 ),
 
+firmographics as (
+    select * from {{ ref('int_customers_firmographics') }}
+),
+
 final as (
     select
         {{ audience.as_of_date() }} as as_of_date,
@@ -61,6 +65,8 @@ final as (
             when ordered.customer_id is not null
                 then coalesce(category_affinity.category_affinity, 'unknown')
         end as category_affinity,
+        firmographics.industry,
+        firmographics.job_function,
         located.contact_id,
         located.shop_customer_id,
         cast(located.employee_count as {{ dbt.type_int() }}) as employee_count,
@@ -82,6 +88,8 @@ final as (
         on customers.customer_id = email_states.customer_id
     inner join lifecycle
         on customers.customer_id = lifecycle.customer_id
+    inner join firmographics
+        on customers.customer_id = firmographics.customer_id
     left join ordered
         on customers.customer_id = ordered.customer_id
     left join scored

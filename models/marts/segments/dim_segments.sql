@@ -1,10 +1,14 @@
 -- The segment catalogue: one row per (segment_family, segment) with members on the
 -- as-of date, plus every segment declared with none (the fixed segments of seed
 -- segment_descriptions, the RFM segments of rfm_segment_map, the custom audiences of var
--- custom_audiences). Description, rule, exclusivity and population (from the family
--- registry, var segment_families), owner, members and shares.
-{%- set families = var('segment_families') %}
-{%- set audiences = var('custom_audiences', []) or [] %}
+-- custom_audiences and the audience models of models/audiences/). Description, rule,
+-- exclusivity and population (from the family registry, var segment_families), owner,
+-- members and shares. Segments of a column family without a seed row are described from
+-- the registry (the dim_customers column they come from).
+{%- set families = audience.segment_families() %}
+{%- set custom_families = audience.families_with_source() %}
+{%- set audiences = audience.custom_audiences(check=false) %}
+{%- set audience_models = audience.custom_audience_models() %}
 {%- set default_owner = var('default_segment_owner') %}
 {#- The vars a definition in seed segment_descriptions may name as {var_name}. -#}
 {%- set rule_vars = [
@@ -36,7 +40,12 @@ families as (
         select
             '{{ name }}' as segment_family,
             {{ 'true' if family['exclusive'] else 'false' }} as is_exclusive,
-            '{{ family['population'] }}' as population
+            '{{ family['population'] }}' as population,
+            {% if family.get('column') -%}
+                '{{ family['column'] }}'
+            {%- else -%}
+                {{ dbt.cast('null', dbt.type_string()) }}
+            {%- endif %} as source_column
         {%- if not loop.last %}
             union all
         {%- endif %}
@@ -44,14 +53,25 @@ families as (
 ),
 
 custom_audiences as (
-    {%- for custom in audiences %}
-        select
-            'custom' as segment_family,
-            '{{ custom['name'] }}' as segment,
-            '{{ custom['description'] | replace("'", "''") }}' as description,
-            '{{ custom['predicate'] | replace("'", "''") }}' as definition,
-            '{{ (custom.get('owner') or default_owner) | replace("'", "''") }}' as segment_owner
-        union all
+    {%- for family_name in custom_families %}
+        {%- for custom in audiences %}
+            select
+                '{{ family_name }}' as segment_family,
+                '{{ custom['name'] }}' as segment,
+                '{{ custom['description'] | replace("'", "''") }}' as description,
+                '{{ custom['predicate'] | replace("'", "''") }}' as definition,
+                '{{ (custom.get('owner') or default_owner) | replace("'", "''") }}' as segment_owner
+            union all
+        {%- endfor %}
+        {%- for model in audience_models %}
+            select
+                '{{ family_name }}' as segment_family,
+                '{{ model['name'] }}' as segment,
+                '{{ model['description'] | replace("'", "''") }}' as description,
+                'model {{ model['name'] }} ({{ model['path'] }})' as definition,
+                '{{ (model['owner'] or default_owner) | replace("'", "''") }}' as segment_owner
+            union all
+        {%- endfor %}
     {%- endfor %}
     select
         {{ dbt.cast('null', dbt.type_string()) }} as segment_family,
@@ -153,7 +173,9 @@ final as (
                 when 'category_affinity'
                     then 'Buyers whose largest spend is in category ' || segments.segment || '.'
                 when 'rfm' then 'RFM segment ' || segments.segment || ' (seed rfm_segment_map).'
-                else segments.segment_family || ' segment ' || segments.segment || '.'
+                else
+                    'Customers whose ' || coalesce(families.source_column, segments.segment_family)
+                    || ' is ' || segments.segment || '.'
             end
         ) as description,
         coalesce(
@@ -169,6 +191,7 @@ final as (
                     then
                         'the category with the most item spend over counted orders is '
                         || segments.segment
+                else 'dim_customers.' || families.source_column || ' = ' || segments.segment
             end
         ) as definition,
         coalesce(custom_audiences.segment_owner, '{{ default_owner }}') as segment_owner,
