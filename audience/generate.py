@@ -94,9 +94,14 @@ def _leaks(key: str) -> str:
     return f"rnd({key}, 'suppression_leak') < {SUPPRESSION_LEAK_SHARE}"
 
 
-def _usd_sized(key: str, salt: str) -> str:
-    """SQL: an amount in USD, log-normal (median about 49, mean about 66)."""
-    return f"exp(3.9 + 0.75 * std_normal({key}, '{salt}'))"
+def _usd_sized(key: str, salt: str, person: str | None = None) -> str:
+    """SQL: an amount in USD, log-normal (median about 49, mean about 66). With ``person``,
+    part of the spread is the person's own spending level (log-sd 0.5 between people,
+    0.55 between one person's orders), so customers differ in typical order value as
+    they do in a shop (the Gamma-Gamma model of SPEC section 11 measures exactly that)."""
+    if person is None:
+        return f"exp(3.9 + 0.75 * std_normal({key}, '{salt}'))"
+    return f"exp(3.9 + 0.5 * std_normal({person}, 'spend_level') + 0.55 * std_normal({key}, '{salt}'))"
 
 
 # CRM tags as people type them (SQL list).
@@ -607,7 +612,7 @@ def _shop(s: Settings) -> list[tuple[str, str]]:
         {_landed_email("b.k", "ord_email", 0.02, 0.07, "b")} as email,
         b.currency,
         b.order_day,
-        local_amount({_usd_sized("b.k", "ord_amount")}, b.currency) as gross_amount,
+        local_amount({_usd_sized("b.k", "ord_amount", "b.i")}, b.currency) as gross_amount,
         rnd(b.k, 'ord_discount') < 0.30 as has_discount
     from placed as b
     -- Orders after the as-of date are not placed yet (no clamp onto the last day).
@@ -679,7 +684,7 @@ def _planted_orders() -> str:
         {_email_expr("treated")} as email,
         {_currency("treated.country_code")} as currency,
         {campaign_day} + 1 + floor(rnd(i, 'planted_day') * 7) + 0.5 as order_day,
-        local_amount({_usd_sized("i", "planted_amount")}, {_currency("treated.country_code")}) as gross_amount,
+        local_amount({_usd_sized("i", "planted_amount", "i")}, {_currency("treated.country_code")}) as gross_amount,
         false as has_discount
     from treated
     """
@@ -1337,7 +1342,7 @@ def _day_shop(d: NextDay) -> list[str]:
         b.currency,
         {d.offset} - case when not b.is_new and (rnd(b.dk, 'late') < 0.03 or b.late_rank = 1)
                           then 1 + floor(rnd(b.dk, 'late_days') * 2) else 0 end as order_day,
-        local_amount({_usd_sized("b.dk", "ord_amount")}, b.currency) as gross_amount,
+        local_amount({_usd_sized("b.dk", "ord_amount", "b.i")}, b.currency) as gross_amount,
         rnd(b.dk, 'ord_discount') < 0.30 as has_discount
     from ranked as b
     """

@@ -7,7 +7,8 @@ build, in seconds and without building anything.
 It opens the published database (``audience.project.published_path()``) read-only, with
 file and network access switched off for the session, and answers: the audience's size
 and share of customers, how many of them are emailable, its overlap with the five largest
-segments, and ten sample customer_ids (never emails).
+segments (leaving out the `unknown` segments of exhaustive families), and ten sample
+customer_ids (never emails).
 
 The predicate is one SQL expression over the columns of ``marts.dim_customers`` (and of
 ``marts.dim_customer_features`` when it is published), with the rule helpers
@@ -333,7 +334,8 @@ def preview(published: Path, predicate: str) -> Preview:
             ).fetchall()
             overlap_rows = con.execute(
                 f"{relation}, largest as (select segment_family, segment, count(*) as members "
-                "from marts.fct_segment_memberships group by segment_family, segment "
+                "from marts.fct_segment_memberships where segment not like 'unknown%' "
+                "group by segment_family, segment "
                 f"order by members desc, segment_family, segment limit {OVERLAP_SEGMENTS}) "
                 "select largest.segment_family, largest.segment, largest.members, count(chosen.customer_id) "
                 "from largest left join marts.fct_segment_memberships as m "
