@@ -124,16 +124,7 @@ def summary(database: Path) -> str:
             "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
         )
         mart_rows = [(name, _rows(con, f'select count(*) from marts."{name}"')[0][0]) for (name,) in marts]
-        reconciliation = _rows(
-            con,
-            "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows "
-            "from marts.dq_reconciliation order by source_table",
-        )
-        rejects = _rows(
-            con,
-            "select source_table, reason, count(*) from marts.dq_rejected_rows "
-            "group by source_table, reason order by source_table, reason",
-        )
+        reconciliation, rejects = _raw_rows(con)
     return "\n".join(
         [
             f"audience: {database}, build {build_id} published at {published_at:%Y-%m-%d %H:%M} UTC",
@@ -156,6 +147,22 @@ def summary(database: Path) -> str:
             _table(rejects, ["raw table", "reason", "rows"]),
         ]
     )
+
+
+def _raw_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple], list[tuple]]:
+    """Per raw table its raw, kept, superseded and rejected rows; and its rejected rows
+    per reason, largest first."""
+    reconciliation = _rows(
+        con,
+        "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows "
+        "from marts.dq_reconciliation order by source_table",
+    )
+    rejects = _rows(
+        con,
+        "select source_table, reason, count(*) from marts.dq_rejected_rows "
+        "group by source_table, reason order by source_table, count(*) desc, reason",
+    )
+    return reconciliation, rejects
 
 
 def _wrapped(label: str, items: list[str], width: int = 100) -> list[str]:
@@ -189,16 +196,7 @@ def brief_summary(database: Path) -> str:
             "select segment_family, segment, count(*) from marts.fct_segment_memberships "
             "group by segment_family, segment order by segment_family, count(*) desc, segment",
         )
-        reconciliation = _rows(
-            con,
-            "select source_table, raw_rows, kept_rows, superseded_rows, rejected_rows "
-            "from marts.dq_reconciliation order by source_table",
-        )
-        rejects = _rows(
-            con,
-            "select source_table, reason, count(*) from marts.dq_rejected_rows "
-            "group by source_table, reason order by source_table, count(*) desc, reason",
-        )
+        reconciliation, rejects = _raw_rows(con)
     reasons: dict[str, list[tuple[str, int]]] = {}
     for table, reason, rows in rejects:
         reasons.setdefault(table, []).append((reason, rows))

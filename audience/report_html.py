@@ -5,7 +5,8 @@ from the published file, so it always shows the build BI tools read; ``python -m
 report --out FILE`` writes it again from the published database. Charts are plotly's,
 with plotly.js inlined once (no network, no CDN). Sections: the build (data as of, build
 id, tests, overrides, freshness), segment sizes per family, size over time, lifecycle
-flow, overlap, KPIs per segment, outcomes and lift, rejected rows.
+flow, overlap, KPIs per segment, churn risk and predicted value, outcomes and lift, rejected
+rows.
 """
 
 from __future__ import annotations
@@ -260,6 +261,40 @@ def _kpis(con: duckdb.DuckDBPyConnection) -> str:
     return _section("KPIs per segment", "The performance mart on the as-of date.", _table(headers, converted))
 
 
+def _churn(con: duckdb.DuckDBPyConnection) -> str:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    rows = _rows(
+        con,
+        "select churn_risk, count(*), coalesce(sum(clv_365d_usd), 0), avg(p_alive) from marts.dim_customers "
+        "where churn_risk is not null group by churn_risk "
+        "order by case churn_risk when 'high' then 1 when 'medium' then 2 when 'low' then 3 "
+        "when 'one_time' then 4 else 5 end",
+    )
+    if not rows:
+        return _section("Churn risk and predicted value", "No buyers yet.", "")
+    figure = make_subplots(rows=1, cols=2, subplot_titles=["buyers", "predicted value of the next 365 days (USD)"])
+    names = [row[0] for row in rows]
+    figure.add_trace(go.Bar(x=names, y=[row[1] for row in rows], name="buyers"), row=1, col=1)
+    figure.add_trace(go.Bar(x=names, y=[float(row[2]) for row in rows], name="predicted USD"), row=1, col=2)
+    figure.update_layout(showlegend=False, height=380)
+    fits = _rows(
+        con,
+        "select model, bool_and(converged), max(failure_reason) from marts.predictive_model_params "
+        "where as_of_date = (select max(as_of_date) from marts.predictive_model_params) group by model order by model",
+    )
+    status = "; ".join(
+        f"{model}: " + ("fitted" if converged else f"not fitted ({reason})") for model, converged, reason in fits
+    )
+    return _section(
+        "Churn risk and predicted value",
+        "Buyers per churn_risk segment (BG/NBD p_alive: high below 0.3, medium below 0.7; one_time = a single "
+        f"order day) and the sum of their predicted 365-day value (Gamma-Gamma). Models: {status}.",
+        _chart(figure, "churn_risk"),
+    )
+
+
 def _lift(con: duckdb.DuckDBPyConnection) -> str:
     import plotly.graph_objects as go
 
@@ -356,8 +391,8 @@ def render(con: duckdb.DuckDBPyConnection, freshness: Sequence[dict[str, Any]] =
     from plotly.offline import get_plotlyjs
 
     sections = [
-        _build(con, freshness), _sizes(con), _over_time(con), _flow(con), _overlap(con), _kpis(con), _lift(con),
-        _rejects(con),
+        _build(con, freshness), _sizes(con), _over_time(con), _flow(con), _overlap(con), _kpis(con), _churn(con),
+        _lift(con), _rejects(con),
     ]  # fmt: skip
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (

@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium")
 # Where the screenshot goes: $AUDIENCE_SCREENSHOT_DIR (the README's picture is made with
 # it pointing at docs/), else the test's own folder.
 SCREENSHOT_ENV = "AUDIENCE_SCREENSHOT_DIR"
-CHARTS = {"sizes", "over_time", "lifecycle_flow", "overlap", "lift", "rejects"}
+CHARTS = {"sizes", "over_time", "lifecycle_flow", "overlap", "churn_risk", "lift", "rejects"}
 # What a rendered plotly chart draws: bars and lines (trace groups), Sankey nodes, heatmaps.
 MARKS = re.compile(r'class="(?:trace[ "]|sankey-node|hm")')
 
