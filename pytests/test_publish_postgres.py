@@ -153,13 +153,13 @@ def published(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Itera
         during: list[tuple] = []
         real_stage_export = publish_postgres.stage_export
 
-        def stage_while_reading(source: Path, folder: Path) -> object:
+        def stage_while_reading(source: Path, folder: Path, **options: object) -> object:
             """Inside the open publish transaction: let the reader read a few times."""
             start, deadline = len(reader.reads), time.monotonic() + 60
             while len(reader.reads) < start + 5 and time.monotonic() < deadline:
                 time.sleep(0.01)
             during.extend(reader.reads[start:])
-            return real_stage_export(source, folder)
+            return real_stage_export(source, folder, **options)
 
         exports = workdir / "exports"
         reader.start()

@@ -12,10 +12,12 @@ from audience.project import DATABASE_ENV, run_dbt
 
 
 def schemas(target: str, workdir: Path) -> dict[str, str]:
-    """The schema of every model and seed of the project on ``target``, by name."""
+    """The schema of every model and seed of the project on ``target`` that builds a
+    relation (ephemeral models, the audience models, are inlined), by name."""
     listed = run_dbt(
         [
             *("ls", "--target", target, "--resource-type", "model", "--resource-type", "seed"),
+            *("--exclude", "config.materialized:ephemeral"),
             *("--output", "json", "--output-keys", "name schema", "--quiet"),
             *("--target-path", str(workdir / target)),
         ]
