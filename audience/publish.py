@@ -161,7 +161,7 @@ def ensure_writable(database: Path, what: str, advice: str) -> None:
         raise _busy(error, what, database, advice) from None
 
 
-PUBLISHED_ADVICE = "BI tools must open it read-only (README, For BI tools)"
+PUBLISHED_ADVICE = "BI tools must open it read-only (docs/operations.md, For BI tools)"
 
 
 def _busy(error: duckdb.IOException, what: str, database: Path, advice: str) -> Exception:

@@ -1,5 +1,7 @@
 """The semantic layer and the docs: MetricFlow's own `mf query` CLI answers what SQL over
-the marts answers, and `dbt docs generate` describes every model and every built column.
+the marts answers, and `dbt docs generate` describes every model and every built column,
+with the project's overview page, a group with an owner and a layer tag on every model,
+and exposures that name their owner's address and where they live.
 
 One build of generated profile-S data serves the module. MetricFlow reads
 `<project dir>/target/semantic_manifest.json` whatever the target path, so the work
@@ -24,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from audience.export import CURRENT, MANIFEST, REPORT
 from audience.generate import generate
 from audience.project import DATABASE_ENV, PROJECT_DIR
 from conftest import Db, dbt_in
@@ -31,6 +34,8 @@ from conftest import Db, dbt_in
 AS_OF = "2026-06-30"
 EARLIER = "2026-06-10"
 VARS = json.dumps({"as_of_date": AS_OF})
+# The tag of each layer, by the model's folder under models/ (dbt_project.yml).
+LAYER_TAGS = {"staging": "staging", "intermediate": "intermediate", "marts": "marts", "audiences": "audience"}
 MF = Path(sys.executable).with_name("mf")
 # One (campaign, customer) pair per row; a null campaign is a value of its own, as in
 # the measures' coalesce(campaign_id, '').
@@ -335,3 +340,32 @@ def test_missing_docs_names_what_lacks_a_description(docs: tuple[Artifact, Artif
     del nodes["fct_email_events"]["columns"]["event_type"]
     new = set(missing_docs(doctored, catalog)) - set(missing_docs(manifest, catalog))
     assert new == {"dim_customers", "fct_email_events.event_type", "fct_orders.order_id"}
+
+
+def test_docs_have_the_overview_groups_owners_and_layer_tags(docs: tuple[Artifact, Artifact]) -> None:
+    manifest, _ = docs
+    overview = manifest["docs"].get("doc.audience.__overview__")
+    assert overview is not None, "models/overview.md: no {% docs __overview__ %} block"
+    for heading in ("How to read the DAG", "Where to start", "How to run"):
+        assert heading in overview["block_contents"], heading
+    owners = {group["name"]: group["owner"] for group in manifest["groups"].values()}
+    assert {"staging", "intermediate", "customers", "segments", "marketing", "data_quality"} <= set(owners)
+    assert all(owner.get("name") and "@" in (owner.get("email") or "") for owner in owners.values()), owners
+    models = [node for node in manifest["nodes"].values() if node["resource_type"] == "model"]
+    assert len(models) > 50
+    for node in models:
+        layer = Path(node["original_file_path"]).parts[1]
+        assert node["group"] in owners, f"{node['name']}: group {node['group']!r}"
+        assert LAYER_TAGS[layer] in node["tags"], f"{node['name']}: tags {node['tags']}"
+        assert node["access"] == "protected", node["name"]
+    groups = {node["name"]: node["group"] for node in models}
+    assert (groups["stg_crm__contacts"], groups["dim_customers"], groups["fct_segment_memberships"]) == (
+        "staging", "customers", "segments",
+    )
+    assert (groups["fct_segment_exports"], groups["dq_rejected_rows"], groups["lapsed_high_value_buyers"]) == (
+        "marketing", "data_quality", "segments",
+    )
+    exposures = {exposure["name"]: exposure for exposure in manifest["exposures"].values()}
+    assert exposures["segment_dashboard"]["url"] == f"exports/{CURRENT}/{REPORT}"
+    assert exposures["segment_exports"]["url"] == f"exports/{CURRENT}/{MANIFEST}"
+    assert all("@" in (exposure["owner"].get("email") or "") for exposure in exposures.values())
