@@ -13,8 +13,12 @@ ARGS ?=
 PROFILE ?= demo
 # make bench FLOOR=../shared/perf/sql_floor.py: also time that SQL floor script on the bench's data.
 FLOOR ?=
+# make ci-slim STATE=prod/audience_state PROD=prod/audience_working.duckdb: the production
+# build's manifest folder and database (defaults: what `make run` published and built).
+STATE ?=
+PROD ?=
 
-.PHONY: help run test lint pytest generate bench clean
+.PHONY: help run test lint pytest generate bench ci-slim ci-empty clean
 
 help:
 	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output)"
@@ -23,6 +27,9 @@ help:
 	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow)"
 	@echo "make generate replace schema raw with demo data (ARGS='--profile M')"
 	@echo "make bench    benchmark (PROFILE=demo, M or L)"
+	@echo "make ci-slim  build what changed since production, and its children, into audience_ci.duckdb,"
+	@echo "              reading the rest from production (STATE=manifest folder, PROD=production database)"
+	@echo "make ci-empty models, seeds and unit tests with dbt build --empty: no data needed"
 	@echo "make clean    remove target/, logs/ and .venv"
 	@echo "Options of the command line: $(BIN)/python -m audience --help"
 
@@ -61,6 +68,12 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m audience.bench --profile $(PROFILE) $(if $(FLOOR),--floor $(FLOOR)) $(ARGS)
+
+ci-slim: $(STAMP)
+	$(BIN)/python -m audience ci-slim $(if $(STATE),--state $(STATE)) $(if $(PROD),--prod $(PROD)) $(ARGS)
+
+ci-empty: $(STAMP)
+	$(BIN)/python -m audience ci-empty $(ARGS)
 
 clean:
 	rm -rf target logs $(VENV)

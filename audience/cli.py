@@ -12,6 +12,9 @@ Examples:
   python -m audience summary                     the full summary of the published build
   python -m audience preview --audience high_value_europe
                                                  size and sample of an audience, no build
+  python -m audience ci-slim                     build what changed since the published build,
+                                                 and its children, reading the rest from it
+  python -m audience ci-empty                    models, seeds and unit tests on no data
 
 Exit codes: 0 done (for run: published, or built as a backfill of an earlier date);
 1 a build, publish or export step failed; 2 bad input (raw tables, dates, arguments);
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 # Only what the argument parser needs is imported here, so --help answers at once:
 # dbt, duckdb and the modules that load them are imported by the commands that use them.
-from audience import preview, publish
+from audience import preview, publish, slim_ci
 from audience.generate import PROFILES
 from audience.project import (
     DATABASE_ENV,
@@ -43,6 +46,8 @@ from audience.project import (
     project_commit,
     project_vars,
     published_path,
+    published_state_path,
+    target_path,
 )
 
 if TYPE_CHECKING:
@@ -338,6 +343,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"backfilled {', '.join(map(str, seeded))} into the empty history, for forward outcomes")
         print("building and testing in the working database ...")
         result = _build(args.as_of_date, args.vars, args.verbose)
+        manifest = _built_manifest()
         print("auditing the build ...")
         families = exclusive_families()
         with duckdb.connect(str(working), read_only=True) as con:
@@ -347,6 +353,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if row is None:
             return 0
         staged = _publish(working, published, exports, row, _freshness_rows(ages))
+        _keep_state(manifest, published)
     except StepFailed as failure:
         print(f"error: {failure}", file=sys.stderr)
         return failure.code
@@ -360,6 +367,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"({staged.rows:,} rows, CSV and Parquet) to {exports / CURRENT}"
     )
     return 0
+
+
+def _built_manifest() -> bytes | None:
+    """The dbt manifest the build just wrote (read at once: later dbt commands rewrite it)."""
+    try:
+        return (target_path() / publish.DBT_MANIFEST).read_bytes()
+    except OSError:
+        return None
+
+
+def _keep_state(manifest: bytes | None, published: Path) -> None:
+    """Keep the published build's manifest for slim CI; publishing is done either way."""
+    state = published_state_path(published)
+    try:
+        if manifest is None:
+            raise OSError(f"dbt wrote no {publish.DBT_MANIFEST} in {target_path()}")
+        publish.keep_state(manifest, state)
+    except OSError as error:
+        print(f"warning: the build's dbt manifest was not kept in {state} (slim CI compares with it): {error}")
 
 
 def _publish(
@@ -693,6 +719,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.set_defaults(handler=cmd_report)
 
     preview.register(commands)
+    slim_ci.register(commands, _vars)
 
     args = parser.parse_args(argv)
     return int(args.handler(args))

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
 PUBLISHED_ENV = "AUDIENCE_PUBLISHED_PATH"
+CI_DATABASE_ENV = "AUDIENCE_CI_DUCKDB_PATH"
 #: The project directory, for the profile's module_paths (the dbt Python models import
 #: the package audience).
 PROJECT_DIR_ENV = "AUDIENCE_PROJECT_DIR"
@@ -41,6 +42,26 @@ def published_path() -> Path:
     """The published DuckDB file BI tools open (SPEC section 10):
     ``$AUDIENCE_PUBLISHED_PATH``, else audience.duckdb here."""
     return _configured(PUBLISHED_ENV, "audience.duckdb")
+
+
+def published_state_path(published: Path | None = None) -> Path:
+    """The folder where publishing keeps the dbt manifest of the published build, beside
+    the published file (``published``, default ``published_path()``; audience.duckdb:
+    audience_state/); slim CI compares with it."""
+    published = published or published_path()
+    return published.with_name(f"{published.stem}_state")
+
+
+def ci_database_path() -> Path:
+    """The scratch DuckDB file slim CI builds in (audience.slim_ci):
+    ``$AUDIENCE_CI_DUCKDB_PATH``, else audience_ci.duckdb here."""
+    return _configured(CI_DATABASE_ENV, "audience_ci.duckdb")
+
+
+def target_path() -> Path:
+    """Where dbt writes its artifacts (manifest.json) for commands that do not pass
+    --target-path: ``$DBT_TARGET_PATH``, else target/ here."""
+    return PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
 
 
 @cache
@@ -74,9 +95,12 @@ def project_commit() -> str | None:
     return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
-def run_dbt(args: list[str], callbacks: list[Callable[[Any], None]] | None = None) -> dbtRunnerResult:
-    """Invoke dbt in this process on this project, against ``database_path()``; each of
-    ``callbacks`` receives every event dbt fires.
+def run_dbt(
+    args: list[str], callbacks: list[Callable[[Any], None]] | None = None, project_dir: Path = PROJECT_DIR
+) -> dbtRunnerResult:
+    """Invoke dbt in this process on this project (or a copy of its dbt files in
+    ``project_dir``), against ``database_path()``; each of ``callbacks`` receives every
+    event dbt fires.
 
     The path is resolved here and handed to the profile through the environment, so a
     relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and for the tooling.
@@ -84,10 +108,10 @@ def run_dbt(args: list[str], callbacks: list[Callable[[Any], None]] | None = Non
     from dbt.cli.main import dbtRunner
 
     os.environ[DATABASE_ENV] = str(database_path())
-    os.environ[PROJECT_DIR_ENV] = str(PROJECT_DIR)
+    os.environ[PROJECT_DIR_ENV] = str(PROJECT_DIR)  # the package's folder, also for a copy
     try:
         return dbtRunner(callbacks=callbacks).invoke(
-            [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+            [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
         )
     finally:
         _release_duckdb()

@@ -5,7 +5,9 @@ published build. Publishing copies every relation of schema ``marts`` (views inc
 as tables) into a new DuckDB file beside the published one, with ``marts.publish_log``
 (all earlier rows, then this publish), checkpoints and closes it, and renames it over the
 published file: a reader holding the old file keeps reading the old build, the next open
-sees the new one, and nobody takes a lock on a file anyone else is writing.
+sees the new one, and nobody takes a lock on a file anyone else is writing. The dbt
+manifest of the published build is kept beside the published file (audience_state/), for
+slim CI.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
     import duckdb
 
 Query = Callable[[str], list[tuple]]
+
+#: dbt's manifest file name, in the target folder and in the kept production state.
+DBT_MANIFEST = "manifest.json"
 
 #: Audits an explicit override may pass (error tests never can: a failed one means a
 #: broken contract, such as a suppressed customer in an export).
@@ -285,6 +290,16 @@ def swap_in(scratch: Path, published: Path) -> None:
         os.close(descriptor)
     os.replace(scratch, published)
     _fsync_folder(published.parent)
+
+
+def keep_state(manifest: bytes, state: Path) -> None:
+    """Keep the dbt manifest of the build just published as ``state``/manifest.json, the
+    production state slim CI compares with (audience.slim_ci): written beside and renamed
+    over the previous one, so a reader sees the old manifest or the new, never half."""
+    state.mkdir(parents=True, exist_ok=True)
+    scratch = state / f".{DBT_MANIFEST}.tmp"
+    scratch.write_bytes(manifest)
+    os.replace(scratch, state / DBT_MANIFEST)
 
 
 def _escaped(path: Path) -> str:

@@ -23,7 +23,7 @@ from audience.progress import EXPECTED_WARNINGS, BuildDisplay, build
 from audience.project import DATABASE_ENV, PROJECT_DIR, PUBLISHED_ENV, run_dbt
 from conftest import load_raw
 
-SUBCOMMANDS = ("run", "generate", "backfill", "export", "summary", "preview")
+SUBCOMMANDS = ("run", "generate", "backfill", "export", "summary", "preview", "ci-slim", "ci-empty")
 #: A line of dbt's own console output starts with its clock.
 DBT_LOG_LINE = re.compile(r"^\S*\d\d:\d\d:\d\d  ", re.MULTILINE)
 
