@@ -48,9 +48,10 @@ LISTS = "lists"
 LIST_COLUMNS = "as_of_date, list_name, customer_id, email, segment_family, segment, priority_rank, holdout_group"
 SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
 REPORT = "report.html"
-#: Every table of schema ``marts`` a staged export reads: the exported rows and the
-#: report's tables (a PostgreSQL publish copies these into the file ``stage_export`` reads).
-SOURCE_TABLES = ("fct_segment_exports", *REPORT_TABLES)
+#: Every table of schema ``marts`` a staged export reads: the exported rows, the priority
+#: lists and the report's tables (a PostgreSQL publish copies these into the file
+#: ``stage_export`` reads).
+SOURCE_TABLES = ("fct_segment_exports", "fct_priority_list_exports", *REPORT_TABLES)
 
 
 def export_dir() -> Path:

@@ -276,6 +276,10 @@ def test_exports_come_from_the_published_build(server: Server, published: Publis
             == rows(owner, "select count(*) from marts.fct_segment_exports")[0][0]
             > 0
         )
+        lists = rows(owner, "select list_name, count(*) from marts.fct_priority_list_exports group by list_name")
+    assert len(lists) == 2 and all(count > 0 for _, count in lists)
+    assert {(exported["list_name"], exported["rows"]) for exported in manifest["lists"]} == set(lists)
+    assert all((published.exports / CURRENT / name).is_file() for entry in manifest["lists"] for name in entry["files"])
 
 
 def chart_traces(page: str, name: str) -> list[dict]:
