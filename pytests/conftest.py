@@ -20,7 +20,7 @@ from audience.cli import main
 from audience.export import EXPORT_DIR_ENV
 from audience.generate import generate
 from audience.postgres import PostgresUnavailable, Server, throwaway_server
-from audience.project import DATABASE_ENV, PUBLISHED_ENV, run_dbt
+from audience.project import DATABASE_ENV, PUBLISHED_ENV, environment, run_dbt
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, create_raw_tables
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -123,16 +123,8 @@ def server() -> Iterator[Server]:
 @contextmanager
 def server_env(server: Server) -> Iterator[None]:
     """The environment the project's postgres target reads, set for the block."""
-    previous = {name: os.environ.get(name) for name in server.env()}
-    os.environ.update(server.env())
-    try:
+    with environment(server.env()):
         yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 #: Custom-audience predicates that try to read what an audience must not (raw personal
