@@ -17,8 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from scipy import optimize
 
+from audience import predictive
 from conftest import Db, Rows, build, dbt_in
 
 AS_OF = dt.date(2026, 6, 30)
@@ -93,7 +96,9 @@ def reference(params: dict[str, float], x: int, t_x: int, big_t: int, horizon: i
     odds = a / (b + x - 1) * ((alpha + big_t) / (alpha + t_x)) ** (r + x) if x > 0 else 0.0
     p_alive = 1 / (1 + odds)
     z = horizon / (alpha + big_t + horizon)
-    bracket = 1 - ((alpha + big_t) / (alpha + big_t + horizon)) ** (r + x) * hyp2f1_series(r + x, b + x, a + b + x - 1, z)
+    bracket = 1 - ((alpha + big_t) / (alpha + big_t + horizon)) ** (r + x) * hyp2f1_series(
+        r + x, b + x, a + b + x - 1, z
+    )
     return p_alive, (a + b + x - 1) / (a - 1) * bracket * p_alive
 
 
@@ -133,7 +138,13 @@ def test_scores_equal_an_independent_computation(built: Path) -> None:
         assert float(value) == pytest.approx(mean, abs=0.005), email
         assert clv == (in_365 * value).quantize(Decimal("0.01")), email
         expected_risk = (
-            "one_time" if x == 0 else "high" if p_alive < Decimal("0.3") else "medium" if p_alive < Decimal("0.7") else "low"
+            "one_time"
+            if x == 0
+            else "high"
+            if p_alive < Decimal("0.3")
+            else "medium"
+            if p_alive < Decimal("0.7")
+            else "low"
         )
         assert risk == expected_risk, email
 
@@ -145,7 +156,9 @@ def test_the_edges_are_where_they_should_be(built: Path) -> None:
     assert large[:3] == (59, 590, 590) and large[9] == "low"
     x, t_x, big_t = customers["t_equals_t_x@x.com"][:3]
     assert (x, t_x, big_t) == (2, 200, 200)
-    assert float(customers["t_equals_t_x@x.com"][4]) == pytest.approx(1 / (1 + params["a"] / (params["b"] + 1)), abs=1e-6)
+    assert float(customers["t_equals_t_x@x.com"][4]) == pytest.approx(
+        1 / (1 + params["a"] / (params["b"] + 1)), abs=1e-6
+    )
     assert customers["first_today@x.com"][:5] == (0, 0, 0, None, Decimal("1.000000"))
     assert customers["first_today@x.com"][9] == "one_time"
     assert customers["one_time@x.com"][4] == Decimal("1.000000")
@@ -160,7 +173,13 @@ def rebuild(built: Path, workdir: Path, variables: dict[str, Any]) -> tuple[Db, 
     result = dbt_in(
         workdir,
         database,
-        ["build", "--select", "int_predictive_params_fitted+", "--vars", json.dumps({"as_of_date": AS_OF.isoformat(), **variables})],
+        [
+            "build",
+            "--select",
+            "int_predictive_params_fitted+",
+            "--vars",
+            json.dumps({"as_of_date": AS_OF.isoformat(), **variables}),
+        ],
     )
     assert result.success, f"the build failed; logs in {workdir / 'logs'}"
     return Db(database), result.result.results
@@ -174,16 +193,105 @@ def rebuild(built: Path, workdir: Path, variables: dict[str, Any]) -> tuple[Db, 
     ],
     ids=["too_few_buyers", "no_convergence"],
 )
-def test_a_failed_fit_leaves_scores_null_and_warns(built: Path, tmp_path: Path, variables: dict[str, Any], reason: str) -> None:
+def test_a_failed_fit_leaves_scores_null_and_warns(
+    built: Path, tmp_path: Path, variables: dict[str, Any], reason: str
+) -> None:
     db, results = rebuild(built, tmp_path / "failed", variables)
     rows = db.rows("select model, value, log_likelihood, converged, failure_reason from marts.predictive_model_params")
     assert len(rows) == 7
-    assert all(value is None and ll is None and not converged and failure.startswith(reason) for _, value, ll, converged, failure in rows)
+    assert all(
+        value is None and ll is None and not converged and failure.startswith(reason)
+        for _, value, ll, converged, failure in rows
+    )
     customers = scores(db)
     assert {row[9] for row in customers.values()} == {"unscored"}
     assert all(row[4:9] == (None,) * 5 for row in customers.values())
-    assert db.rows("select segment, count(*) from marts.fct_segment_memberships where segment_family = 'churn_risk' group by segment") == [
-        ("unscored", len(customers))
-    ]
+    assert db.rows(
+        "select segment, count(*) from marts.fct_segment_memberships where segment_family = 'churn_risk' group by segment"
+    ) == [("unscored", len(customers))]
     warned = {result.node.name: result.status for result in results if result.node.name == "predictive_fit_converged"}
     assert warned == {"predictive_fit_converged": "warn"}
+
+
+def simulated_combos(seed: int, buyers: int) -> dict[str, np.ndarray]:
+    """Distinct (x, t_x, T) combinations with buyer counts and a mean value per buyer with
+    x >= 1, drawn from the BG/NBD and Gamma-Gamma stories with numpy (no dbt)."""
+    rng = np.random.default_rng(seed)
+    big_t = rng.integers(0, 400, buyers).astype(float)
+    rate, dropout = rng.gamma(0.5, 1 / 20, buyers), rng.beta(1.5, 6, buyers)
+    x, t_x = np.zeros(buyers), np.zeros(buyers)
+    for buyer in range(buyers):
+        day = 0.0
+        while rng.random() >= dropout[buyer] or day == 0.0:
+            day += rng.exponential(1 / rate[buyer])
+            if day > big_t[buyer]:
+                break
+            x[buyer], t_x[buyer] = x[buyer] + 1, math.floor(day)
+    combos, counts = np.unique(np.stack([x, t_x, big_t]), axis=1, return_counts=True)
+    m = np.round(rng.gamma(6.0, rng.gamma(3.0, 20.0, buyers) / 6.0), 2)[x >= 1]
+    return {
+        "x": combos[0],
+        "t_x": combos[1],
+        "big_t": combos[2],
+        "weights": counts.astype(float),
+        "gg_x": x[x >= 1],
+        "m": m,
+    }
+
+
+def test_the_objectives_equal_the_plain_likelihoods_and_their_gradients() -> None:
+    """The per-distinct-x evaluation equals the plain per-customer log-likelihood, and its
+    analytic gradient equals a central finite difference, at several parameter points."""
+    data = simulated_combos(3, 3000)
+    bg_nbd = predictive.BgNbdObjective(data["x"], data["t_x"], data["big_t"], data["weights"])
+    for point in ([0.2, 30.0, 0.8, 2.4], [1.0, 5.0, 3.0, 0.5], [4.0, 200.0, 0.2, 9.0]):
+        params = np.array(point)
+        value, gradient = bg_nbd(np.log(params))
+        plain = predictive.bg_nbd_log_likelihood(params, data["x"], data["t_x"], data["big_t"])
+        assert value == pytest.approx(np.average(plain, weights=data["weights"]), rel=1e-12)
+        numeric = [
+            (bg_nbd(np.log(params) + step)[0] - bg_nbd(np.log(params) - step)[0]) / 2e-6 for step in np.eye(4) * 1e-6
+        ]
+        assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+    weights = np.ones_like(data["m"])
+    gamma_gamma = predictive.GammaGammaObjective(data["gg_x"], data["m"], weights)
+    for point in ([6.0, 3.7, 15.0], [1.0, 1.5, 80.0], [20.0, 9.0, 2.0]):
+        params = np.array(point)
+        value, gradient = gamma_gamma(np.log(params))
+        plain = predictive.gamma_gamma_log_likelihood(params, data["gg_x"], data["m"])
+        assert value == pytest.approx(plain.mean(), rel=1e-12)
+        numeric = [
+            (gamma_gamma(np.log(params) + step)[0] - gamma_gamma(np.log(params) - step)[0]) / 2e-6
+            for step in np.eye(3) * 1e-6
+        ]
+        assert gradient == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+
+
+def test_the_fit_finds_the_maximum_another_optimiser_finds() -> None:
+    """L-BFGS-B with the analytic gradient reaches the maximum scipy's Nelder-Mead reaches
+    on the plain likelihoods, from another start."""
+    data = simulated_combos(5, 3000)
+    fit = predictive.fit_bg_nbd(data["x"], data["t_x"], data["big_t"], data["weights"], 100, 10000)
+    assert fit.converged, fit.failure_reason
+
+    def negative_bg_nbd(log_params: np.ndarray) -> float:
+        plain = predictive.bg_nbd_log_likelihood(np.exp(log_params), data["x"], data["t_x"], data["big_t"])
+        return -float(np.dot(data["weights"], plain))
+
+    options = {"xatol": 1e-10, "fatol": 1e-10, "maxiter": 40000, "maxfev": 40000}
+    other = optimize.minimize(negative_bg_nbd, np.log([0.5, 10.0, 0.5, 0.5]), method="Nelder-Mead", options=options)
+    assert other.success
+    assert list(fit.parameters.values()) == pytest.approx(np.exp(other.x), rel=1e-4)
+    assert fit.log_likelihood == pytest.approx(-other.fun, rel=1e-9)
+
+    weights = np.ones_like(data["m"])
+    fit = predictive.fit_gamma_gamma(data["gg_x"], data["m"], weights, 10, 10000)
+    assert fit.converged, fit.failure_reason
+
+    def negative_gamma_gamma(log_params: np.ndarray) -> float:
+        return -float(predictive.gamma_gamma_log_likelihood(np.exp(log_params), data["gg_x"], data["m"]).sum())
+
+    other = optimize.minimize(negative_gamma_gamma, np.log([2.0, 5.0, 30.0]), method="Nelder-Mead", options=options)
+    assert other.success
+    assert list(fit.parameters.values()) == pytest.approx(np.exp(other.x), rel=1e-4)
+    assert fit.log_likelihood == pytest.approx(-other.fun, rel=1e-9)
