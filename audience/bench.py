@@ -2,7 +2,8 @@
 
 Generates raw data at a profile, runs a full ``dbt build``, publishes it (the published
 file and its exports, as ``run`` does after its audits), appends one day and runs the
-daily build, then runs the same compiled SQL of every model straight in one DuckDB
+daily build, rebuilds a copy of that with ``--full-refresh`` and compares every relation
+row for row (exit 1 when they differ), then runs the same compiled SQL of every model straight in one DuckDB
 session (the baseline). Every step runs in its own process and is timed with the peak
 resident memory of its whole process tree, sampled from ``/proc``. Writes
 ``<out>/<profile>.md`` and ``<out>/<profile>.json`` and prints the markdown.
@@ -46,6 +47,11 @@ SAMPLE_SECONDS = 0.1
 SLOWEST = 10
 THROUGHPUT_TABLES = 3
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+#: The schemas whose relations an incremental build and a --full-refresh build of the same
+#: data must hold identically, and the columns that record when a row was classified or
+#: built (they differ between two builds by design).
+COMPARED_SCHEMAS = ("staging", "intermediate", "marts")
+RUN_COLUMNS = frozenset({"dq_processed_at", "built_at"})
 
 
 # --- Process-tree memory ------------------------------------------------------------------
@@ -211,6 +217,48 @@ def _worker(args: argparse.Namespace) -> int:
 # --- The benchmark ------------------------------------------------------------------------
 
 
+def compare_builds(incremental: Path, refreshed: Path) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Every relation of COMPARED_SCHEMAS in two builds of the same data, and those whose
+    rows differ (as multisets, without RUN_COLUMNS) with the number of rows only in the
+    first and only in the second. Both files are opened read-only; the same relations
+    and columns must exist in both (a ValueError names the difference)."""
+
+    def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for schema, table, column in con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_catalog = ? and table_schema in (select unnest(?)) "
+            "order by table_schema, table_name, ordinal_position",
+            [catalog, list(COMPARED_SCHEMAS)],
+        ).fetchall():
+            if column not in RUN_COLUMNS:
+                found.setdefault(f"{schema}.{table}", []).append(column)
+        return found
+
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        con.execute(f"attach '{refreshed}' as refreshed (read_only)")
+        [(mine,)] = con.execute("select current_database()").fetchall()
+        tables = relations(con, mine)
+        if tables != (theirs := relations(con, "refreshed")):
+            changed = sorted(
+                set(tables).symmetric_difference(theirs) | {t for t in tables if tables[t] != theirs.get(t)}
+            )
+            raise ValueError(f"the two builds do not have the same relations and columns: {changed}")
+        differing = {}
+        for name, columns in tables.items():
+            listed = ", ".join(f'"{column}"' for column in columns)
+            one, other = f'"{mine}".{name}', f"refreshed.{name}"
+            [(only_first,)] = con.execute(
+                f"select count(*) from (select {listed} from {one} except all select {listed} from {other})"
+            ).fetchall()
+            [(only_second,)] = con.execute(
+                f"select count(*) from (select {listed} from {other} except all select {listed} from {one})"
+            ).fetchall()
+            if only_first or only_second:
+                differing[name] = (only_first, only_second)
+    return sorted(tables), differing
+
+
 @dataclass(frozen=True)
 class Paths:
     """Where one profile's benchmark writes."""
@@ -297,6 +345,22 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int, floor: Path | None =
     daily = run_measured("daily dbt build", _dbt(paths, next_day, "daily"), paths.work / "dbt-daily.log", env)
     daily_results = json.loads((paths.work / "daily" / "run_results.json").read_text())
 
+    # The same data rebuilt with --full-refresh, on a copy: every relation must equal the
+    # daily (incremental) build's, row for row.
+    refreshed_file = paths.work / "refreshed" / paths.database.name
+    refreshed_file.parent.mkdir(parents=True)
+    for suffix in ("", ".wal"):
+        if (source := paths.database.with_name(paths.database.name + suffix)).exists():
+            shutil.copy(source, refreshed_file.with_name(refreshed_file.name + suffix))
+    refresh = run_measured(
+        "full-refresh dbt build (the daily build's data)",
+        [*_dbt(paths, next_day, "refreshed"), "--full-refresh"],
+        paths.work / "dbt-refreshed.log",
+        {**env, DATABASE_ENV: str(refreshed_file)},
+    )
+    compared, differing = compare_builds(paths.database, refreshed_file)
+    print(f"  incremental vs full-refresh: {len(compared)} relations, {len(differing)} differ", flush=True)
+
     timings_path = paths.work / "baseline.json"
     baseline = run_measured(
         "baseline (compiled SQL in one DuckDB session)",
@@ -312,6 +376,11 @@ def run(profile: str, out: Path, as_of: dt.date, seed: int, floor: Path | None =
         profile, as_of, seed, raw_rows, appended, generated, full, published, append, daily, baseline,
         run_results, daily_results, json.loads(manifest_path.read_text()), baseline_timings,
     )  # fmt: skip
+    figures["incremental_vs_full_refresh"] = {
+        "refresh_build": asdict(refresh),
+        "relations": len(compared),
+        "differing": {name: {"only_incremental": a, "only_full_refresh": b} for name, (a, b) in differing.items()},
+    }
     if floor is not None:
         # The raw-only copy: the baseline added marts beside raw.*, which the floor never reads.
         measured = run_measured(
@@ -484,6 +553,25 @@ def markdown(figures: dict[str, Any]) -> str:
         f"**Daily build / full build: {day['build']['seconds'] / full['seconds']:.0%}**. Nodes in the daily "
         f"build, summed run time per kind: {_per_type_text(day['build']['per_resource_type'])}.",
     ]
+    same = f["incremental_vs_full_refresh"]
+    lines += ["", f"Full-refresh build of the daily build's data: {same['refresh_build']['seconds']:.1f} s."]
+    if same["differing"]:
+        lines += [
+            "",
+            f"**Incremental ≠ full-refresh: {len(same['differing'])} of {same['relations']} relations differ** "
+            "(rows only in the incremental / only in the full-refresh build):",
+            "",
+            *(
+                f"- {name}: {d['only_incremental']:,} / {d['only_full_refresh']:,}"
+                for name, d in same["differing"].items()
+            ),
+        ]
+    else:
+        lines += [
+            "",
+            f"**Incremental ≡ full-refresh: all {same['relations']} relations** of staging, intermediate and marts "
+            "hold the same rows after the daily build as after a `--full-refresh` build of the same data.",
+        ]
     if "previous" in f:
         before = f["previous"]
         lines += [
@@ -578,6 +666,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"{args.profile}.md").write_text(report)
     print()
     print(report)
+    if figures["incremental_vs_full_refresh"]["differing"]:
+        print("error: the incremental build and the full-refresh build differ (above)", file=sys.stderr)
+        return 1
     return 0
 
 

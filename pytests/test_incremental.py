@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
+from audience.bench import compare_builds
 from audience.generate import generate, generate_next_day
 from audience.raw_schema import RAW_TABLES
 from conftest import Db, Rows, dbt_in, insert_raw, ts
@@ -25,9 +26,6 @@ AS_OF = dt.date(2026, 6, 30)
 NEXT = AS_OF + dt.timedelta(days=1)
 SEED = 42
 LANDED = ts("2026-06-30 18:00")  # during the appended day
-SCHEMAS = ("staging", "intermediate", "marts")
-# When a row was classified or built differs between the two databases by design.
-RUN_COLUMNS = {"dq_processed_at", "built_at"}
 
 
 def build(workdir: Path, database: Path, as_of: dt.date, *extra: str) -> None:
@@ -144,31 +142,28 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"incremental": Db(database), "refreshed": Db(refreshed), "keys": keys, "kept_first": kept_first}
 
 
-def relations(db: Db) -> dict[str, list[str]]:
-    """Every model relation (schema.name) with its columns, but the run-dependent ones."""
-    found: dict[str, list[str]] = {}
-    for schema, table, column in db.rows(
-        "select table_schema, table_name, column_name from information_schema.columns "
-        f"where table_schema in {SCHEMAS} order by table_schema, table_name, ordinal_position"
-    ):
-        if column not in RUN_COLUMNS:
-            found.setdefault(f"{schema}.{table}", []).append(column)
-    return found
-
-
 def test_incremental_equals_full_refresh_row_for_row(runs: dict[str, Any]) -> None:
-    incremental, refreshed = runs["incremental"], runs["refreshed"]
-    tables = relations(incremental)
-    assert tables == relations(refreshed)
+    tables, differing = compare_builds(runs["incremental"].path, runs["refreshed"].path)
     assert {"staging.base_email__events", "intermediate.int_email_events_identified", "marts.fct_orders"} <= set(tables)
-    differing = {}
-    for name, columns in tables.items():
-        query = f"select {', '.join(columns)}, count(*) from {name} group by all"
-        mine, theirs = Counter(dict(((*r[:-1],), r[-1]) for r in incremental.rows(query))), None
-        theirs = Counter(dict(((*r[:-1],), r[-1]) for r in refreshed.rows(query)))
-        if mine != theirs:
-            differing[name] = (sum((mine - theirs).values()), sum((theirs - mine).values()))
     assert not differing, f"rows only in the incremental / only in the full-refresh build: {differing}"
+
+
+def test_the_comparison_finds_one_changed_row_and_a_missing_column(runs: dict[str, Any], tmp_path: Path) -> None:
+    """compare_builds (also make bench's check) counts a changed row on both sides and
+    refuses builds whose columns differ."""
+    changed = tmp_path / "audience.duckdb"
+    shutil.copy(runs["refreshed"].path, changed)
+    with duckdb.connect(str(changed)) as con:
+        con.execute(
+            "update marts.dim_customers set lifecycle_stage = 'changed' "
+            "where customer_id = (select min(customer_id) from marts.dim_customers)"
+        )
+    _, differing = compare_builds(runs["incremental"].path, changed)
+    assert differing == {"marts.dim_customers": (1, 1)}
+    with duckdb.connect(str(changed)) as con:
+        con.execute("alter table marts.dim_customers drop column lifecycle_stage")
+    with pytest.raises(ValueError, match=r"not have the same relations and columns: \['marts.dim_customers'\]"):
+        compare_builds(runs["incremental"].path, changed)
 
 
 def test_the_second_run_reclassified_what_changed(runs: dict[str, Any]) -> None:
