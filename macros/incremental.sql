@@ -1,12 +1,12 @@
 {#- Incremental models where data grows (issue 5).
 
-    A base model classifies every raw row of its table. On an incremental run it
-    reclassifies only the keys that may have changed: every key with a raw row landed
-    after the cutoff (the newest _loaded_at already classified, less
-    incremental_lookback_days, for rows landed late), plus the keys a caller names (rows
-    whose classification reads another model that changed). It reclassifies all the raw
-    rows of those keys, deletes the rows it held for them and inserts the new ones
-    (delete+insert on dq_partition), so version numbers are computed over whole keys.
+    A base model classifies every raw row of its table by the rules on that table alone
+    (the rules across tables are base_shop__cross_checked's, a table rebuilt whole). On an
+    incremental run it reclassifies only the keys that may have changed: every key with a
+    raw row landed after the cutoff (the newest _loaded_at already classified, less
+    incremental_lookback_days, for rows landed late). It reclassifies all the raw rows of
+    those keys, deletes the rows it held for them and inserts the new ones (delete+insert
+    on dq_partition), so version numbers are computed over whole keys.
     Raw rows are assumed append-only, as an EL tool lands them; a raw table that is
     truncated or rewritten needs --full-refresh.
 
@@ -53,17 +53,13 @@
 {%- endmacro %}
 
 {#- Filter on a base model's raw source: on an incremental run, only the rows of keys
-    to reclassify; `also` is an extra condition (SQL over the raw columns) naming more. -#}
-{% macro keys_to_reclassify(source_relation, key_columns, also=none) -%}
+    to reclassify. -#}
+{% macro keys_to_reclassify(source_relation, key_columns) -%}
     {%- set lookback_days = audience.incremental_lookback_days() -%}  {#- checked on every run -#}
     {%- if is_incremental() %}
     where {{ audience.dq_partition(key_columns) }} in (
         select {{ audience.dq_partition(key_columns) }} from {{ source_relation }}
-        where
-            {{ audience.landed_after_cutoff() }}
-            {%- if also %}
-            or {{ also }}
-            {%- endif %}
+        where {{ audience.landed_after_cutoff() }}
     )
     {%- endif -%}
 {%- endmacro %}
@@ -73,22 +69,17 @@
     dq_processed_at > {{ audience.newest_in_this('dq_processed_at') }}
 {%- endmacro %}
 
-{#- Condition for `also`: the column's value is among the keys of `relation` that were
-    classified after this model's newest row. -#}
-{% macro reclassified_in(column, relation, key_column) -%}
-    {{ column }} in (
-        select {{ key_column }} from {{ relation }}
-        where {{ audience.classified_since_this() }}
-    )
-{%- endmacro %}
-
 {#- Pre-hook of an incremental model over kept rows: delete its rows whose key was
-    reclassified upstream since its newest row; the model then inserts the kept rows
-    classified since (a key reclassified into superseded or rejected is gone). -#}
+    reclassified upstream (in the base model `classified`) since its newest row; the
+    model then inserts the kept rows classified since (a key reclassified into
+    superseded or rejected is gone). -#}
 {% macro delete_reclassified(key_column, classified) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
-        where {{ audience.reclassified_in(key_column, classified, key_column) }}
+        where {{ key_column }} in (
+            select {{ key_column }} from {{ classified }}
+            where {{ audience.classified_since_this() }}
+        )
     {%- endif -%}
 {%- endmacro %}
 

@@ -1,9 +1,10 @@
 """Incremental runs equal --full-refresh (issue 5): generated S data is built as of one
 date; then a day lands (generate_next_day) with hand-made rows on top (a late
 re-delivery that now wins, updated orders, a rejected latest version, a new refund, a
-shop customer whose email breaks, null keys), and is built incrementally as of the
-next date. A copy of that database rebuilt with --full-refresh must hold the same rows
-in every model (history models keep their dates: they are never fully refreshed)."""
+shop customer whose email breaks, one whose email is fixed, null keys), and is built
+incrementally as of the next date. A copy of that database rebuilt with --full-refresh
+must hold the same rows in every model (history models keep their dates: they are never
+fully refreshed)."""
 
 from __future__ import annotations
 
@@ -33,25 +34,37 @@ def build(workdir: Path, database: Path, as_of: dt.date, *extra: str) -> None:
     assert result.success, f"dbt build {' '.join(extra)} failed: {result.exception or 'see ' + str(workdir)}"
 
 
-# A shop customer whose order, checkout and refund rely on its email (their own is null).
+# Two shop customers whose order, checkout and refund rely on their email (their own is
+# null): cx-inc's email is valid in the first run and breaks in the second; cx-fix's is
+# invalid in the first run and fixed in the second. No order, checkout or refund row of
+# theirs lands with the second run.
 FIRST_RUN_ROWS = {
-    "shop_customers": [{
-        "customer_id": "cx-inc", "email": "Inc.Customer@Example.com", "created_at": ts("2026-01-01 09:00"),
-        "updated_at": ts("2026-01-01 09:00"), "_loaded_at": ts("2026-01-01 10:00"),
-    }],
-    "shop_orders": [{
-        "order_id": "o-inc", "customer_id": "cx-inc", "status": "completed", "currency": "USD",
-        "total_amount": Decimal("50.00"), "discount_amount": Decimal("0.00"), "ordered_at": ts("2026-03-01 09:00"),
-        "updated_at": ts("2026-03-01 09:00"), "_loaded_at": ts("2026-03-01 10:00"),
-    }],
-    "shop_refunds": [{
-        "refund_id": "r-inc", "order_id": "o-inc", "amount": Decimal("10.00"),
-        "refunded_at": ts("2026-03-05 09:00"), "_loaded_at": ts("2026-03-05 10:00"),
-    }],
-    "shop_checkouts": [{
-        "checkout_id": "co-inc", "customer_id": "cx-inc", "cart_amount": Decimal("20.00"), "currency": "USD",
-        "created_at": ts("2026-06-01 09:00"), "_loaded_at": ts("2026-06-01 10:00"),
-    }],
+    "shop_customers": [
+        {"customer_id": "cx-inc", "email": "Inc.Customer@Example.com", "created_at": ts("2026-01-01 09:00"),
+         "updated_at": ts("2026-01-01 09:00"), "_loaded_at": ts("2026-01-01 10:00")},
+        {"customer_id": "cx-fix", "email": "fix.customer at example.com", "created_at": ts("2026-01-01 09:00"),
+         "updated_at": ts("2026-01-01 09:00"), "_loaded_at": ts("2026-01-01 10:00")},
+    ],
+    "shop_orders": [
+        {"order_id": "o-inc", "customer_id": "cx-inc", "status": "completed", "currency": "USD",
+         "total_amount": Decimal("50.00"), "discount_amount": Decimal("0.00"), "ordered_at": ts("2026-03-01 09:00"),
+         "updated_at": ts("2026-03-01 09:00"), "_loaded_at": ts("2026-03-01 10:00")},
+        {"order_id": "o-fix", "customer_id": "cx-fix", "status": "completed", "currency": "USD",
+         "total_amount": Decimal("40.00"), "discount_amount": Decimal("0.00"), "ordered_at": ts("2026-03-02 09:00"),
+         "updated_at": ts("2026-03-02 09:00"), "_loaded_at": ts("2026-03-02 10:00")},
+    ],
+    "shop_refunds": [
+        {"refund_id": "r-inc", "order_id": "o-inc", "amount": Decimal("10.00"),
+         "refunded_at": ts("2026-03-05 09:00"), "_loaded_at": ts("2026-03-05 10:00")},
+        {"refund_id": "r-fix", "order_id": "o-fix", "amount": Decimal("5.00"),
+         "refunded_at": ts("2026-03-06 09:00"), "_loaded_at": ts("2026-03-06 10:00")},
+    ],
+    "shop_checkouts": [
+        {"checkout_id": "co-inc", "customer_id": "cx-inc", "cart_amount": Decimal("20.00"), "currency": "USD",
+         "created_at": ts("2026-06-01 09:00"), "_loaded_at": ts("2026-06-01 10:00")},
+        {"checkout_id": "co-fix", "customer_id": "cx-fix", "cart_amount": Decimal("30.00"), "currency": "USD",
+         "created_at": ts("2026-06-02 09:00"), "_loaded_at": ts("2026-06-02 10:00")},
+    ],
     "email_events": [{
         "event_type": "open", "email": "nokey@example.com", "occurred_at": ts("2026-06-29 08:00"),
         "_loaded_at": ts("2026-06-29 20:00"),
@@ -74,8 +87,8 @@ def second_run_rows(db: Db) -> tuple[Rows, dict[str, str]]:
     counted = "select order_id from marts.fct_orders where is_counted and refunded_amount = 0 order by order_id"
     cancelled_order, refunded_order = (row[0] for row in db.rows(counted + " limit 2"))
     refund_of_rejected, rejected_order = pick(db, """
-        select refund_id, order_id from staging.base_shop__refunds
-        where dq_status = 'kept' and order_id <> 'o-inc' order by refund_id limit 1""")
+        select refund_id, order_id from staging.stg_shop__refunds
+        where order_id <> 'o-inc' order by refund_id limit 1""")
 
     def new_version(order_id: str, **changes: Any) -> dict[str, Any]:
         names = [name for name, _ in RAW_TABLES["shop_orders"]]
@@ -104,6 +117,8 @@ def second_run_rows(db: Db) -> tuple[Rows, dict[str, str]]:
         "shop_customers": [
             {"customer_id": "cx-inc", "email": "broken", "created_at": ts("2026-01-01 09:00"),
              "updated_at": ts("2026-06-30 12:00"), "_loaded_at": LANDED},
+            {"customer_id": "cx-fix", "email": " Fix.Customer@Example.com", "created_at": ts("2026-01-01 09:00"),
+             "updated_at": ts("2026-06-30 12:00"), "_loaded_at": LANDED},
         ],
     }  # fmt: skip
     keys = {
@@ -116,6 +131,13 @@ def second_run_rows(db: Db) -> tuple[Rows, dict[str, str]]:
     return rows, keys
 
 
+def rejected_hand_rows(db: Db) -> dict[str, str]:
+    """The reasons dq_rejected_rows gives the hand-made orders, checkouts and refunds."""
+    listed = "select source_key, reason from marts.dq_rejected_rows where source_key in ({})"
+    keys = ["o-inc", "co-inc", "r-inc", "o-fix", "co-fix", "r-fix"]
+    return dict(db.rows(listed.format(", ".join("?" for _ in keys)), keys))
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The incremental database, its full-refresh copy, and the keys the hand rows touch."""
@@ -125,11 +147,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     insert_raw(database, FIRST_RUN_ROWS)
     build(work, database, AS_OF)
     first = Db(database)
-    kept_first = {
-        "o-inc": first.rows("select dq_status from staging.base_shop__orders where order_id = 'o-inc'"),
-        "r-inc": first.rows("select dq_status from staging.base_shop__refunds where refund_id = 'r-inc'"),
-        "co-inc": first.rows("select dq_status from staging.base_shop__checkouts where checkout_id = 'co-inc'"),
-    }
+    rejected_first = rejected_hand_rows(first)
     rows, keys = second_run_rows(first)
     generate_next_day(database, "S", AS_OF, seed=SEED)
     insert_raw(database, rows)
@@ -139,7 +157,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     refreshed = refreshed_dir / "audience.duckdb"
     shutil.copy(database, refreshed)
     build(refreshed_dir, refreshed, NEXT, "--full-refresh")
-    return {"incremental": Db(database), "refreshed": Db(refreshed), "keys": keys, "kept_first": kept_first}
+    return {"incremental": Db(database), "refreshed": Db(refreshed), "keys": keys, "rejected_first": rejected_first}
 
 
 def test_incremental_equals_full_refresh_row_for_row(runs: dict[str, Any]) -> None:
@@ -168,16 +186,14 @@ def test_the_comparison_finds_one_changed_row_and_a_missing_column(runs: dict[st
 
 def test_the_second_run_reclassified_what_changed(runs: dict[str, Any]) -> None:
     db, keys = runs["incremental"], runs["keys"]
-    assert runs["kept_first"] == {key: [("kept",)] for key in ("o-inc", "r-inc", "co-inc")}
+    assert runs["rejected_first"] == {"o-fix": "unidentifiable", "co-fix": "unidentifiable", "r-fix": "orphan_refund"}
+    assert rejected_hand_rows(db) == {"o-inc": "unidentifiable", "co-inc": "unidentifiable", "r-inc": "orphan_refund"}
     rejected = dict(
         ((table, key), reason) for table, key, reason in db.rows("select source_table, source_key, reason from marts.dq_rejected_rows")
     )
     assert rejected[("email_events", keys["late_event"])] == "invalid_email"
     assert rejected[("shop_orders", keys["rejected_order"])] == "negative_amount"
     assert rejected[("shop_refunds", keys["refund_of_rejected"])] == "orphan_refund"
-    assert rejected[("shop_orders", "o-inc")] == "unidentifiable"
-    assert rejected[("shop_checkouts", "co-inc")] == "unidentifiable"
-    assert rejected[("shop_refunds", "r-inc")] == "orphan_refund"
     assert db.rows("select count(*) from marts.fct_email_events where event_id = ?", [keys["late_event"]]) == [(0,)]
     assert db.rows(
         "select count(*) from staging.base_email__events where event_id is null and email = 'nokey@example.com' "
@@ -192,6 +208,11 @@ def test_the_second_run_reclassified_what_changed(runs: dict[str, Any]) -> None:
     )
     assert orders[keys["cancelled_order"]] == ("cancelled", False, Decimal("0.00"))
     assert orders[keys["refunded_order"]][2] == Decimal("1.00")
+    # cx-fix's email, fixed, now identifies its order (counted, its refund applied) and checkout.
+    fixed = "fix.customer@example.com"
+    valued = "select email, refunded_amount, is_counted from intermediate.int_orders_valued where order_id = 'o-fix'"
+    assert db.rows(valued) == [(fixed, Decimal("5.00"), True)]
+    assert db.rows("select email from intermediate.int_checkouts_identified where checkout_id = 'co-fix'") == [(fixed,)]
     reconciliation = db.rows("select count(*) from marts.dq_reconciliation where raw_rows <> kept_rows + superseded_rows + rejected_rows")
     assert reconciliation == [(0,)]
 

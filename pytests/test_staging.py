@@ -281,6 +281,42 @@ def test_email_and_codes_are_normalised(db: Db) -> None:
     assert orders == [("O1", "USD", True), ("O12", "GBP", False), ("O2", "EUR", True), ("O3", "USD", False)]
 
 
+def test_orders_and_checkouts_are_identified_once_in_staging(db: Db) -> None:
+    """Own valid email first, else the kept shop customer's (S1's latest version)."""
+    orders = db.rows("select order_id, email, identified_email from staging.stg_shop__orders order by order_id")
+    assert orders == [
+        ("O1", "erin@shop.com", "erin@shop.com"),
+        ("O12", "bad", "erin@shop.com"),
+        ("O2", "erin@shop.com", "erin@shop.com"),
+        ("O3", None, "erin@shop.com"),
+    ]
+    checkouts = db.rows("select checkout_id, identified_email from staging.stg_shop__checkouts order by 1")
+    assert checkouts == [("K1", "erin@shop.com"), ("K2", "erin@shop.com")]
+
+
+def test_base_models_apply_their_own_tables_rules_only(db: Db) -> None:
+    """Unidentifiable orders and checkouts and orphan refunds pass their base model; the
+    cross-table model rejects them. No other base model reads a model (seeds aside)."""
+    assert db.rows("select dq_status from staging.base_shop__orders where order_id = 'O4'") == [("kept",)]
+    assert db.rows("select dq_status from staging.base_shop__refunds where refund_id = 'R2'") == [("kept",)]
+    cross_rejected = db.rows(
+        "select source_table, dq_source_key, dq_reject_reason from staging.base_shop__cross_checked "
+        "where dq_status = 'rejected'"
+    )
+    assert set(cross_rejected) == {
+        (table, key, reason) for table, key, reason in EXPECTED_REJECTS if reason in ("unidentifiable", "orphan_refund")
+    }
+    nodes = json.loads((db.path.parent / "target" / "manifest.json").read_text())["nodes"]
+    base_parents = {
+        node["name"]: {parent.split(".")[0] for parent in node["depends_on"]["nodes"]}
+        for node in nodes.values()
+        if node["resource_type"] == "model" and node["name"].startswith("base_")
+    }
+    assert base_parents.pop("base_shop__cross_checked") == {"model"}
+    assert len(base_parents) == len(EXPECTED_RECONCILIATION)
+    assert all(parents <= {"source", "seed"} for parents in base_parents.values()), base_parents
+
+
 def test_exact_ties_for_survivor_warn_on_their_tables_only(db: Db) -> None:
     """survivor_is_unambiguous finds A4 and E10, not E11, whose equal copies lose anyway."""
     target = db.path.parent / "target"

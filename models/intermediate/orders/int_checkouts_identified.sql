@@ -1,28 +1,19 @@
--- Kept checkouts started on or before the as-of date, with who started them (the
--- checkout's own valid email, else its shop customer's).
+-- Kept checkouts started on or before the as-of date, with who started them (the email
+-- staging identified them by: their own valid email, else their shop customer's).
 with checkouts as (
     select * from {{ ref('stg_shop__checkouts') }}
-),
-
-shop_customers as (
-    select * from {{ ref('stg_shop__customers') }}
-    where has_valid_email
 ),
 
 identified as (
     select
         checkouts.checkout_id,
         checkouts.customer_id as shop_customer_id,
-        case
-            when checkouts.has_valid_email then checkouts.email else shop_customers.email
-        end as email,
+        checkouts.identified_email as email,
         checkouts.completed_order_id,
         checkouts.currency_code,
         checkouts.cart_amount,
         checkouts.created_at
     from checkouts
-    left join shop_customers
-        on checkouts.customer_id = shop_customers.customer_id
     where {{ audience.on_or_before_as_of(audience.to_date('checkouts.created_at')) }}
 ),
 

@@ -1,12 +1,8 @@
--- Kept orders placed on or before the as-of date: who placed them (the order's own
--- valid email, else its shop customer's) and their net revenue in USD.
+-- Kept orders placed on or before the as-of date: who placed them (the email staging
+-- identified them by: their own valid email, else their shop customer's) and their net
+-- revenue in USD.
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
-),
-
-shop_customers as (
-    select * from {{ ref('stg_shop__customers') }}
-    where has_valid_email
 ),
 
 refunds as (
@@ -30,17 +26,13 @@ identified as (
     select
         orders.order_id,
         orders.customer_id as shop_customer_id,
-        case
-            when orders.has_valid_email then orders.email else shop_customers.email
-        end as email,
+        orders.identified_email as email,
         orders.status,
         orders.currency_code,
         orders.total_amount,
         orders.discount_amount,
         orders.ordered_at
     from orders
-    left join shop_customers
-        on orders.customer_id = shop_customers.customer_id
     where {{ audience.on_or_before_as_of(audience.to_date('orders.ordered_at')) }}
 ),
 

@@ -1,4 +1,5 @@
--- Every rejected raw row of every raw table, with the one reason that rejected it.
+-- Every rejected raw row of every raw table, with the one reason that rejected it: the
+-- base models' rejects, and the rows they kept that a rule across tables rejected.
 with rejected_rows as (
     {% for source_table, base_model in audience.dq_base_models().items() %}
         select
@@ -8,8 +9,15 @@ with rejected_rows as (
             _loaded_at as loaded_at
         from {{ ref(base_model) }}
         where dq_status = 'rejected'
-        {% if not loop.last %}union all{% endif %}
+        union all
     {% endfor %}
+    select
+        source_table,
+        dq_source_key as source_key,
+        dq_reject_reason as reason,
+        _loaded_at as loaded_at
+    from {{ ref('base_shop__cross_checked') }}
+    where dq_status = 'rejected'
 ),
 
 final as (

@@ -4,23 +4,16 @@
     unique_key=audience.dq_partition(['checkout_id']),
     on_schema_change='fail',
 ) }}
--- Every raw checkout row, classified as kept, superseded or rejected.
--- Same identifiability rule as orders.
+-- Every raw checkout row, classified as kept, superseded or rejected by the rules on the
+-- checkout alone; whether a kept checkout is identifiable is base_shop__cross_checked's
+-- rule.
 with source as (
     select * from {{ source('shop', 'shop_checkouts') }}
-    {{- audience.keys_to_reclassify(
-        source('shop', 'shop_checkouts'), ['checkout_id'],
-        also=audience.reclassified_in('customer_id', ref('base_shop__customers'), 'customer_id')
-    ) }}
+    {{- audience.keys_to_reclassify(source('shop', 'shop_checkouts'), ['checkout_id']) }}
 ),
 
 currencies as (
     select * from {{ ref('currency_rates') }}
-),
-
-identifiable_customers as (
-    select customer_id from {{ ref('stg_shop__customers') }}
-    where has_valid_email
 ),
 
 versioned as (
@@ -50,16 +43,10 @@ validated as (
             when versioned.created_at > versioned._loaded_at then 'future_timestamp'
             when versioned.cart_amount < 0 then 'negative_amount'
             when currencies.currency_code is null then 'unknown_currency'
-            when
-                not versioned.has_valid_email
-                and identifiable_customers.customer_id is null
-                then 'unidentifiable'
         end as dq_reject_reason
     from versioned
     left join currencies
         on versioned.currency_code = currencies.currency_code
-    left join identifiable_customers
-        on versioned.customer_id = identifiable_customers.customer_id
 ),
 
 final as (

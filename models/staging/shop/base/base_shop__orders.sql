@@ -4,24 +4,15 @@
     unique_key=audience.dq_partition(['order_id']),
     on_schema_change='fail',
 ) }}
--- Every raw order row, classified as kept, superseded or rejected.
--- An order is identifiable by its own valid email or by a kept shop customer
--- that has a valid email.
+-- Every raw order row, classified as kept, superseded or rejected by the rules on the
+-- order alone; whether a kept order is identifiable is base_shop__cross_checked's rule.
 with source as (
     select * from {{ source('shop', 'shop_orders') }}
-    {{- audience.keys_to_reclassify(
-        source('shop', 'shop_orders'), ['order_id'],
-        also=audience.reclassified_in('customer_id', ref('base_shop__customers'), 'customer_id')
-    ) }}
+    {{- audience.keys_to_reclassify(source('shop', 'shop_orders'), ['order_id']) }}
 ),
 
 currencies as (
     select * from {{ ref('currency_rates') }}
-),
-
-identifiable_customers as (
-    select customer_id from {{ ref('stg_shop__customers') }}
-    where has_valid_email
 ),
 
 versioned as (
@@ -55,16 +46,10 @@ validated as (
                 versioned.total_amount < 0 or versioned.discount_amount < 0
                 then 'negative_amount'
             when currencies.currency_code is null then 'unknown_currency'
-            when
-                not versioned.has_valid_email
-                and identifiable_customers.customer_id is null
-                then 'unidentifiable'
         end as dq_reject_reason
     from versioned
     left join currencies
         on versioned.currency_code = currencies.currency_code
-    left join identifiable_customers
-        on versioned.customer_id = identifiable_customers.customer_id
 ),
 
 final as (

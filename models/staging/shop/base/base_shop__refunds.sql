@@ -4,18 +4,11 @@
     unique_key=audience.dq_partition(['refund_id']),
     on_schema_change='fail',
 ) }}
--- Every raw refund row, classified as kept, superseded or rejected.
--- A refund must belong to a kept order.
+-- Every raw refund row, classified as kept, superseded or rejected by the rules on the
+-- refund alone; whether a kept refund's order is kept is base_shop__cross_checked's rule.
 with source as (
     select * from {{ source('shop', 'shop_refunds') }}
-    {{- audience.keys_to_reclassify(
-        source('shop', 'shop_refunds'), ['refund_id'],
-        also=audience.reclassified_in('order_id', ref('base_shop__orders'), 'order_id')
-    ) }}
-),
-
-kept_orders as (
-    select order_id from {{ ref('stg_shop__orders') }}
+    {{- audience.keys_to_reclassify(source('shop', 'shop_refunds'), ['refund_id']) }}
 ),
 
 versioned as (
@@ -34,17 +27,14 @@ versioned as (
 
 validated as (
     select
-        versioned.*,
+        *,
         case
-            when versioned.dq_version_number > 1 then null
-            when versioned.refund_id is null or versioned.refunded_at is null then 'missing_value'
-            when versioned.refunded_at > versioned._loaded_at then 'future_timestamp'
-            when versioned.amount < 0 then 'negative_amount'
-            when kept_orders.order_id is null then 'orphan_refund'
+            when dq_version_number > 1 then null
+            when refund_id is null or refunded_at is null then 'missing_value'
+            when refunded_at > _loaded_at then 'future_timestamp'
+            when amount < 0 then 'negative_amount'
         end as dq_reject_reason
     from versioned
-    left join kept_orders
-        on versioned.order_id = kept_orders.order_id
 ),
 
 final as (
