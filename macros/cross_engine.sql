@@ -48,3 +48,12 @@
 {% macro postgres__byte_order(expression) -%}
     {{ expression }} collate "C"
 {%- endmacro %}
+
+{#- Spark has no unsized varchar (its text type is string) and no `double precision`:
+    contract types written so in the YAML (the marts' data_type, also read by DuckDB and
+    PostgreSQL) are cast as string and double there. dbt's contract check casts through
+    this macro. -#}
+{% macro spark__cast(field, type) -%}
+    {%- set spark_types = {'varchar': 'string', 'double precision': 'double'} -%}
+    cast({{ field }} as {{ spark_types.get(type | trim | lower, type) }})
+{%- endmacro %}
