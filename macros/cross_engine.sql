@@ -17,8 +17,10 @@
     ({{ expression }} ~ '{{ pattern }}')
 {%- endmacro %}
 
+{#- Spark reads backslash escapes in string literals ('\s' would be 's'): the pattern's
+    backslashes are doubled, so the regular expression gets them as written. -#}
 {% macro spark__regexp_matches(expression, pattern) -%}
-    ({{ expression }} rlike '{{ pattern }}')
+    ({{ expression }} rlike '{{ pattern | replace("\\", "\\\\") }}')
 {%- endmacro %}
 
 {#- Replace every match of the regular expression (not only the first). -#}
@@ -31,7 +33,11 @@
 {%- endmacro %}
 
 {% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
-    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+    regexp_replace(
+        {{ expression }},
+        '{{ pattern | replace("\\", "\\\\") }}',
+        '{{ replacement | replace("\\", "\\\\") }}'
+    )
 {%- endmacro %}
 
 {#- A string compared byte by byte (ORDER BY, comparisons), whatever the database's
