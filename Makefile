@@ -56,7 +56,8 @@ generate: $(STAMP)
 	$(BIN)/python -m audience generate $(ARGS)
 
 lint: $(STAMP)
-	AUDIENCE_DUCKDB_PATH=$${TMPDIR:-/tmp}/audience-lint.duckdb $(BIN)/sqlfluff lint models tests analyses
+	@mkdir -p target
+	AUDIENCE_DUCKDB_PATH=$(CURDIR)/target/lint.duckdb $(BIN)/sqlfluff lint models tests analyses
 	$(BIN)/ruff check audience
 	$(BIN)/ruff format --check audience
 	$(BIN)/mypy

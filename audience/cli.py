@@ -458,14 +458,15 @@ def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime
         print("auditing the build ...")
         families = exclusive_families()
         new = publish_postgres.working_facts(conn, families)
-        row = _audited_row(
-            args, result, new, publish_postgres.published_facts(conn, families), started, _freshness(args)
-        )
+        ages = _freshness(args)
+        row = _audited_row(args, result, new, publish_postgres.published_facts(conn, families), started, ages)
         if row is None:
             return 0
         print("publishing ...")
         try:
-            staged, notes = publish_postgres.publish_with_export(conn, row, project_vars()["bi_reader_role"], exports)
+            staged, notes = publish_postgres.publish_with_export(
+                conn, row, project_vars()["bi_reader_role"], exports, _freshness_rows(ages)
+            )
         except (psycopg2.Error, duckdb.Error, OSError, ValueError, publish.PublishError) as error:
             raise StepFailed("publish", str(error).strip(), 1) from None
         switch_current(exports, staged)

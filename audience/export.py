@@ -33,6 +33,7 @@ import duckdb
 
 from audience.project import PROJECT_DIR
 from audience.publish import private_files, read_only
+from audience.report_html import TABLES as REPORT_TABLES
 from audience.report_html import write_report
 
 EXPORT_DIR_ENV = "AUDIENCE_EXPORT_DIR"
@@ -47,6 +48,10 @@ LISTS = "lists"
 LIST_COLUMNS = "as_of_date, list_name, customer_id, email, segment_family, segment, priority_rank, holdout_group"
 SAFE_NAME = re.compile(r"^[a-z0-9_]+$")
 REPORT = "report.html"
+#: Every table of schema ``marts`` a staged export reads: the exported rows, the priority
+#: lists and the report's tables (a PostgreSQL publish copies these into the file
+#: ``stage_export`` reads).
+SOURCE_TABLES = ("fct_segment_exports", "fct_priority_list_exports", *REPORT_TABLES)
 
 
 def export_dir() -> Path:
@@ -122,13 +127,10 @@ def current_build_id(folder: Path) -> str | None:
     return str(json.loads(manifest.read_text())["build_id"])
 
 
-def stage_export(
-    published: Path, folder: Path, freshness: Sequence[dict[str, Any]] = (), with_report: bool = True
-) -> StagedExport:
+def stage_export(published: Path, folder: Path, freshness: Sequence[dict[str, Any]] = ()) -> StagedExport:
     """Write the exports and the HTML report of the published file's latest build into
     ``builds/``; ``freshness`` (raw table, status, age) is the run's freshness check,
-    recorded in the manifest and shown in the report. ``with_report=False`` when
-    ``published`` holds the exported rows only (a PostgreSQL publish)."""
+    recorded in the manifest and shown in the report."""
     with private_files():
         folder.mkdir(parents=True, exist_ok=True)
         (folder / BUILDS).mkdir(exist_ok=True)
@@ -155,15 +157,14 @@ def stage_export(
                         )
                     segments.append(ExportedSegment(family, segment, int(rows), names))
                 lists = _export_lists(con, scratch)
-                if with_report:
-                    write_report(con, scratch / REPORT, freshness)
+                write_report(con, scratch / REPORT, freshness)
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat(),
                 "exported_at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="seconds"),
                 "segments": [asdict(segment) for segment in segments],
                 "lists": [asdict(exported) for exported in lists],
-                "report": REPORT if with_report else None,
+                "report": REPORT,
                 "freshness": list(freshness),
             }
             (scratch / MANIFEST).write_text(json.dumps(manifest, indent=2))

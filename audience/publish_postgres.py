@@ -19,11 +19,13 @@ serialised by an advisory lock.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg2
@@ -31,7 +33,7 @@ import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection
 
-from audience.export import COLUMNS, StagedExport, discard, stage_export
+from audience.export import SOURCE_TABLES, StagedExport, discard, stage_export
 from audience.publish import PUBLISH_LOG_COLUMNS, Facts, LogRow, PublishError, private_files, read_facts
 from audience.raw_schema import RAW_TABLES, Locations, raw_locations
 
@@ -42,6 +44,22 @@ DBT_SCRATCH_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
 #: How long a publish waits for a lock (only schema changes need one that conflicts with
 #: readers) before it fails and rolls back, rather than queue new readers behind it.
 LOCK_TIMEOUT = "60s"
+#: DuckDB's type for each PostgreSQL type of the published marts that has an exact one, as
+#: ``format_type`` writes it; numeric(p,s), character varying(n) and timestamp(p) by the
+#: patterns below. Any other type fails the export copy rather than be guessed.
+DUCKDB_TYPES = {
+    "bigint": "bigint",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+    "double precision": "double",
+    "text": "varchar",
+    "character varying": "varchar",
+    "timestamp without time zone": "timestamp",
+}
+NUMERIC = re.compile(r"numeric\((?P<precision>\d+),(?P<scale>\d+)\)")
+VARCHAR = re.compile(r"character varying\(\d+\)")
+TIMESTAMP = re.compile(r"timestamp\(\d\) without time zone")
 
 
 def connect() -> connection:
@@ -72,11 +90,16 @@ def _query(conn: connection) -> Rows:
 
 @contextmanager
 def _reading(conn: connection) -> Iterator[Rows]:
-    """Queries on ``conn``; a transaction this opens is ended afterwards, so no lock is
-    held on relations dbt replaces (it joins a transaction already open instead)."""
+    """Queries on ``conn``, all in one snapshot; a transaction this opens (read-only,
+    repeatable read) is ended afterwards, so no lock is held on relations dbt replaces (it
+    joins a transaction already open instead: a publish's, which sees its own build)."""
     opened = conn.info.transaction_status == TRANSACTION_STATUS_IDLE
     try:
-        yield _query(conn)
+        query = _query(conn)
+        if opened:
+            with conn.cursor() as cur:
+                cur.execute("set transaction isolation level repeatable read, read only")
+        yield query
     finally:
         if opened:
             conn.rollback()
@@ -249,49 +272,81 @@ def publish(
     return notes
 
 
-def stage_published_export(conn: connection, folder: Path) -> StagedExport:
-    """Stage the exports of the build in ``marts`` as ``conn`` sees it (inside a publish
-    transaction: the build being published), through the layout of audience.export: its
-    rows and its log row are copied into a temporary DuckDB file that ``stage_export`` reads."""
-    with private_files(), tempfile.TemporaryDirectory(prefix="audience-export-") as scratch:
-        rows, copy = Path(scratch) / "exports.csv", Path(scratch) / "published.duckdb"
+def duckdb_type(pg_type: str, column: str) -> str:
+    """DuckDB's type for a column of PostgreSQL type ``pg_type`` (as ``format_type`` writes
+    it); a type without an exact DuckDB equivalent here fails, naming ``column``."""
+    if pg_type in DUCKDB_TYPES:
+        return DUCKDB_TYPES[pg_type]
+    if VARCHAR.fullmatch(pg_type):
+        return "varchar"
+    if TIMESTAMP.fullmatch(pg_type):
+        return "timestamp"
+    numeric = NUMERIC.fullmatch(pg_type)
+    if numeric and 1 <= int(numeric["precision"]) <= 38 and 0 <= int(numeric["scale"]) <= int(numeric["precision"]):
+        return f"decimal({numeric['precision']},{numeric['scale']})"
+    raise PublishError(
+        f"{column} has PostgreSQL type {pg_type}, which the export copy does not map to a DuckDB type "
+        "(known: numeric(p,s) with p up to 38, character varying, text, date, timestamp, boolean, integer, "
+        "bigint, double precision)"
+    )
+
+
+def stage_published_export(conn: connection, folder: Path, freshness: Sequence[dict[str, Any]] = ()) -> StagedExport:
+    """Stage the exports and the HTML report of the build in ``marts`` as ``conn`` sees it
+    (inside a publish transaction: the build being published), through audience.export:
+    every table ``stage_export`` reads (``SOURCE_TABLES``) is copied, in one snapshot and
+    through CSV, into a temporary DuckDB file with the same columns and types.
+    ``freshness`` is the run's freshness check (the manifest and the report show it)."""
+    with private_files(), tempfile.TemporaryDirectory(prefix="audience-export-") as temporary:
+        scratch = Path(temporary)
+        copied: dict[str, dict[str, str]] = {}
         with _reading(conn) as query:
-            log = query(
-                f"select build_id, as_of_date, published_at from {PUBLISHED_SCHEMA}.publish_log "
-                "order by published_at desc limit 1"
-            )
-            with rows.open("w") as stream, conn.cursor() as cur:
-                cur.copy_expert(
-                    f"copy (select {COLUMNS} from {PUBLISHED_SCHEMA}.fct_segment_exports) to stdout "
-                    "with (format csv, header true)",
-                    stream,
-                )
-        if not log:
-            raise PublishError("nothing has been published: exports are written from the published build only")
-        types = ", ".join(
-            f"'{name}': '{'date' if name == 'as_of_date' else 'varchar'}'" for name in COLUMNS.split(", ")
-        )
+            if not (
+                _exists(query, f"{PUBLISHED_SCHEMA}.publish_log")
+                and query(f"select exists (select from {PUBLISHED_SCHEMA}.publish_log)")[0][0]
+            ):
+                raise PublishError("nothing has been published: exports are written from the published build only")
+            # Text as DuckDB's CSV reader parses it, whatever the server's defaults.
+            query("select set_config('datestyle', 'ISO, YMD', true), set_config('extra_float_digits', '3', true)")
+            for name in SOURCE_TABLES:
+                if not _exists(query, f"{PUBLISHED_SCHEMA}.{name}"):
+                    continue
+                columns = _columns(query, PUBLISHED_SCHEMA, name)
+                copied[name] = {
+                    column: duckdb_type(pg_type, f"{PUBLISHED_SCHEMA}.{name}.{column}") for column, pg_type in columns
+                }
+                names = sql.SQL(", ").join(sql.Identifier(column) for column, _ in columns)
+                with (scratch / f"{name}.csv").open("w", encoding="utf-8") as stream, conn.cursor() as cur:
+                    # NULL is written unquoted and empty, an empty string as "": the reader
+                    # below keeps the two apart (allow_quoted_nulls = false).
+                    cur.copy_expert(
+                        sql.SQL("copy (select {} from {}) to stdout with (format csv, header true)")
+                        .format(names, _table(name))
+                        .as_string(conn),
+                        stream,
+                    )
+        copy = scratch / "published.duckdb"
         with duckdb.connect(str(copy)) as con:
             con.execute("create schema marts")
-            con.execute("create table marts.publish_log (build_id varchar, as_of_date date, published_at timestamp)")
-            con.execute("insert into marts.publish_log values (?, ?, ?)", list(log[0]))
-            con.execute(
-                "create table marts.fct_segment_exports as select * from read_csv("
-                f"'{_escaped(rows)}', header = true, columns = {{{types}}}, allow_quoted_nulls = false)"
-            )
-        # The copy holds the exported rows only: the HTML report is not written here.
-        return stage_export(copy, folder, with_report=False)
+            for name, types in copied.items():
+                declared = ", ".join(f"{_literal(column)}: {_literal(kind)}" for column, kind in types.items())
+                con.execute(
+                    f"create table marts.{name} as select * from read_csv({_literal(str(scratch / f'{name}.csv'))}, "
+                    "header = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false, "
+                    f"columns = {{{declared}}}, allow_quoted_nulls = false)"
+                )
+        return stage_export(copy, folder, freshness)
 
 
 def publish_with_export(
-    conn: connection, row: LogRow, reader_role: str, folder: Path
+    conn: connection, row: LogRow, reader_role: str, folder: Path, freshness: Sequence[dict[str, Any]] = ()
 ) -> tuple[StagedExport, list[str]]:
-    """Publish, staging the new build's exports inside the publish transaction: a failed
-    export rolls the publish back, and a failed publish discards the staged export. The
-    caller switches ``current`` to the staged export."""
+    """Publish, staging the new build's exports and report inside the publish transaction:
+    a failed export rolls the publish back, and a failed publish discards the staged
+    export. The caller switches ``current`` to the staged export."""
     staged: list[StagedExport] = []
     try:
-        notes = publish(conn, row, reader_role, lambda: staged.append(stage_published_export(conn, folder)))
+        notes = publish(conn, row, reader_role, lambda: staged.append(stage_published_export(conn, folder, freshness)))
     except BaseException:
         for export in staged:
             discard(export)
@@ -299,5 +354,5 @@ def publish_with_export(
     return staged[0], notes
 
 
-def _escaped(path: Path) -> str:
-    return str(path).replace("'", "''")
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

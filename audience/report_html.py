@@ -1,8 +1,9 @@
 """The HTML report: one self-contained file a marketer can open or mail.
 
 Every publish writes it into the build's export folder (``exports/current/report.html``),
-from the published file, so it always shows the build BI tools read; ``python -m audience
-report --out FILE`` writes it again from the published database. Charts are plotly's,
+from the published file (on PostgreSQL, from a DuckDB copy of the published tables it
+reads, ``TABLES``), so it always shows the build BI tools read; ``python -m audience
+report --out FILE`` writes it again from the published DuckDB database. Charts are plotly's,
 with plotly.js inlined once (no network, no CDN). Sections: the build (data as of, build
 id, tests, overrides, freshness), segment sizes per family, size over time, lifecycle
 flow, overlap, KPIs per segment, churn risk and predicted value, outcomes and lift, rejected
@@ -22,6 +23,23 @@ import duckdb
 # A chart container carries this attribute; the browser test checks each one rendered.
 CHART_ATTRIBUTE = "data-report-chart"
 TITLE = "audience: segments report"
+#: Every table of schema ``marts`` the report reads, declared once: a PostgreSQL publish
+#: copies these for it (audience.export.SOURCE_TABLES), and a pytest checks that the
+#: queries below name no other. A section whose table ``_has_table`` finds absent (an
+#: older build) is left out.
+TABLES = (
+    "publish_log",
+    "dim_customers",
+    "dim_segments",
+    "fct_segment_membership_history",
+    "fct_segment_transitions",
+    "fct_segment_overlap",
+    "fct_segment_performance",
+    "predictive_model_params",
+    "fct_segment_lift",
+    "dq_rejected_rows",
+    "dq_reconciliation",
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:

@@ -93,6 +93,28 @@ class Db:
 
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist (``--dist loadgroup``): a module's tests run in one worker,
+    so each module fixture is built once; the modules that read the session fixture
+    ``published_site`` share one group, so it is built once too."""
+    published = {item.module.__name__ for item in items if "published_site" in item.fixturenames}  # type: ignore[attr-defined]
+    for item in items:
+        module = item.module.__name__  # type: ignore[attr-defined]
+        item.add_marker(pytest.mark.xdist_group("published_site" if module in published else module))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """dbt's target/ and logs/ for this test process, outside the checkout: commands that
+    pass no --target-path (the CLI's run, publish's manifest) write here, so parallel
+    pytest workers (pytest-xdist) never read each other's manifest."""
+    folder = tmp_path_factory.mktemp("dbt")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("DBT_TARGET_PATH", str(folder / "target"))
+        monkeypatch.setenv("DBT_LOG_PATH", str(folder / "logs"))
+        yield
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     """A throwaway PostgreSQL server for the module (audience.postgres). Skipped with the

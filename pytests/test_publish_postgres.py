@@ -4,7 +4,9 @@ A first build (as of the day before) is published directly; the second goes thro
 ``python -m audience run --target postgres`` while a ``bi_reader`` session reads in a
 loop, also while the publish transaction is open. Every read must succeed and see one
 whole build, old or new; grants, readers' views and the publish log must survive; a
-publish that fails midway must leave ``marts`` exactly as it was.
+publish that fails midway must leave ``marts`` exactly as it was. The export folder gets
+the build's exports and HTML report, made from a DuckDB copy of the published marts that
+holds them value for value.
 
 The server is conftest.server: skipped when PostgreSQL cannot be installed or started,
 unless AUDIENCE_REQUIRE_POSTGRES=1.
@@ -13,26 +15,32 @@ unless AUDIENCE_REQUIRE_POSTGRES=1.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+import duckdb
 import psycopg2
 import psycopg2.errors
 import pytest
 
 from audience import publish_postgres
 from audience.cli import main
-from audience.export import CURRENT, MANIFEST
+from audience.export import CURRENT, MANIFEST, REPORT, SOURCE_TABLES
 from audience.generate import generate
 from audience.postgres import PASSWORD, Server, load_raw
 from audience.project import run_dbt
-from audience.publish import LogRow
+from audience.publish import LogRow, PublishError
+from audience.report_html import CHART_ATTRIBUTE
 from conftest import server_env
+from test_report import browse, rendered_marks
 
 OLD_AS_OF, NEW_AS_OF = dt.date(2026, 6, 29), dt.date(2026, 6, 30)
 READER = "bi_reader"
@@ -153,13 +161,13 @@ def published(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Itera
         during: list[tuple] = []
         real_stage_export = publish_postgres.stage_export
 
-        def stage_while_reading(source: Path, folder: Path, **options: object) -> object:
+        def stage_while_reading(*args: object, **options: object) -> object:
             """Inside the open publish transaction: let the reader read a few times."""
             start, deadline = len(reader.reads), time.monotonic() + 60
             while len(reader.reads) < start + 5 and time.monotonic() < deadline:
                 time.sleep(0.01)
             during.extend(reader.reads[start:])
-            return real_stage_export(source, folder, **options)
+            return real_stage_export(*args, **options)
 
         exports = workdir / "exports"
         reader.start()
@@ -268,6 +276,108 @@ def test_exports_come_from_the_published_build(server: Server, published: Publis
             == rows(owner, "select count(*) from marts.fct_segment_exports")[0][0]
             > 0
         )
+        lists = rows(owner, "select list_name, count(*) from marts.fct_priority_list_exports group by list_name")
+    assert len(lists) == 2 and all(count > 0 for _, count in lists)
+    assert {(exported["list_name"], exported["rows"]) for exported in manifest["lists"]} == set(lists)
+    assert all((published.exports / CURRENT / name).is_file() for entry in manifest["lists"] for name in entry["files"])
+
+
+def chart_traces(page: str, name: str) -> list[dict]:
+    """The plotly traces of the report's chart ``name``, as the page holds them."""
+    start = page.index(f'{CHART_ATTRIBUTE}="{name}"')
+    data = re.compile(r'Plotly\.newPlot\(\s*"[^"]+",\s*').search(page, start)
+    assert data is not None, f"no plot in chart {name}"
+    traces, _ = json.JSONDecoder().raw_decode(page, data.end())
+    return traces
+
+
+def test_the_report_shows_the_published_build(server: Server, published: Published) -> None:
+    """The PostgreSQL publish writes report.html beside its exports, and it shows the
+    published marts: the build, the run's freshness, the customers and every segment's
+    size as the server counts them."""
+    current = published.exports / CURRENT
+    manifest = json.loads((current / MANIFEST).read_text())
+    assert manifest["report"] == REPORT
+    page = (current / REPORT).read_text()
+    assert manifest["build_id"] == published.new[0] and html.escape(published.new[0]) in page
+    assert NEW_AS_OF.isoformat() in page
+    assert {entry["table"] for entry in manifest["freshness"]} >= {"shop_orders", "email_events"}
+    assert all(entry["table"] in page for entry in manifest["freshness"])
+    assert f'<div class="label">Customers</div><div class="value">{published.new[1]:,}</div>' in page
+    shown = {
+        (trace["name"], segment): members
+        for trace in chart_traces(page, "sizes")
+        for segment, members in zip(trace["y"], trace["x"], strict=True)
+    }
+    with closing(server.connect()) as owner:
+        counted = rows(
+            owner,
+            "select segment_family, segment, count(*) from marts.fct_segment_memberships group by segment_family, segment",
+        )
+    assert len(counted) > 20
+    assert {key: members for key, members in shown.items() if members} == {
+        (family, segment): members for family, segment, members in counted
+    }
+
+
+def test_the_postgres_report_renders_in_a_browser(published: Published, tmp_path: Path) -> None:
+    dom, console = browse(published.exports / CURRENT / REPORT, tmp_path)
+    assert console == []
+    marks = rendered_marks(dom)
+    assert {"sizes", "over_time", "lifecycle_flow", "churn_risk", "rejects"} <= set(marks)
+    assert all(count > 0 for count in marks.values()), marks
+
+
+def test_the_export_copy_holds_the_published_marts_value_for_value(
+    server: Server, published: Published, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every table the export and the report read crosses from PostgreSQL to the DuckDB
+    copy through CSV unchanged: types, NULLs and empty strings (the first publish's log
+    row has an empty overridden_audits and a NULL project_commit) kept apart."""
+    copied: dict[str, list[tuple]] = {}
+
+    def read_copy(copy: Path, folder: Path, freshness: object = ()) -> None:
+        with duckdb.connect(str(copy), read_only=True) as con:
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall():
+                copied[name] = con.execute(f"select * from marts.{name}").fetchall()
+
+    monkeypatch.setattr(publish_postgres, "stage_export", read_copy)
+    with closing(server.connect()) as conn:
+        started = time.perf_counter()
+        publish_postgres.stage_published_export(conn, tmp_path)
+        print(
+            f"\nexport copy of {len(copied)} marts ({sum(map(len, copied.values())):,} rows) "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        assert set(copied) == set(SOURCE_TABLES)
+        for name, copy in copied.items():
+            assert Counter(copy) == Counter(rows(conn, f"select * from marts.{name}")), name
+    [first] = [entry for entry in copied["publish_log"] if entry[0] == "first-build"]
+    assert first == astuple(published.first) and first[-2:] == ("", None)
+
+
+@pytest.mark.parametrize(
+    ("pg_type", "expected"),
+    [
+        ("numeric(9,4)", "decimal(9,4)"),
+        ("character varying(40)", "varchar"),
+        ("text", "varchar"),
+        ("timestamp without time zone", "timestamp"),
+        ("double precision", "double"),
+        ("numeric", None),
+        ("numeric(40,2)", None),
+        ("timestamp with time zone", None),
+        ("jsonb", None),
+    ],
+)
+def test_the_export_copy_maps_known_types_and_refuses_others(pg_type: str, expected: str | None) -> None:
+    if expected is not None:
+        assert publish_postgres.duckdb_type(pg_type, "marts.t.c") == expected
+    else:
+        with pytest.raises(PublishError, match=rf"marts\.t\.c has PostgreSQL type {re.escape(pg_type)}, which"):
+            publish_postgres.duckdb_type(pg_type, "marts.t.c")
 
 
 def test_a_publish_that_fails_midway_leaves_marts_as_they_were(

@@ -13,8 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from audience import report_html
 from audience.export import CURRENT, MANIFEST, REPORT
-from audience.report_html import CHART_ATTRIBUTE, write_report
+from audience.report_html import CHART_ATTRIBUTE, TABLES, write_report
 from conftest import Site
 
 CHROMIUM = shutil.which("chromium")
@@ -104,3 +105,11 @@ def test_the_browser_check_catches_an_empty_chart_and_a_script_error(published_s
     assert any("notAFunction" in line for line in console)
     marks = rendered_marks(dom)
     assert marks["sizes"] == 0 and marks["over_time"] > 0
+
+
+def test_the_report_reads_exactly_its_declared_tables() -> None:
+    """``report_html.TABLES`` is what a PostgreSQL publish copies for the report: the
+    report's queries name no other mart, and every declared one is read."""
+    source = Path(report_html.__file__).read_text()
+    read = set(re.findall(r"\bmarts\.(\w+)", source)) | set(re.findall(r'_has_table\(con, "(\w+)"\)', source))
+    assert read == set(TABLES)
