@@ -40,10 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +52,7 @@ from audience.project import (
     ci_database_path,
     database_path,
     dbt_vars,
+    environment,
     node_results,
     published_path,
     published_state_path,
@@ -149,20 +147,6 @@ def _busy(error: BaseException | str, database: Path) -> SlimCiError:
     )
 
 
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _fresh(ci_database: Path, production: Path | None = None) -> None:
     """Delete the scratch CI database, after checking it is not a file others rely on."""
     kept = {database_path().resolve(), published_path().resolve()} | ({production.resolve()} if production else set())
@@ -197,7 +181,7 @@ def slim_build(
         PROD_DATABASE_ENV: str(production.database.resolve()),
         PROD_ALIAS_ENV: production.alias,
     }
-    with _environment(env):
+    with environment(env):
         return run_dbt(
             [
                 *("build", "--target", TARGET, "--select", select),
@@ -220,7 +204,7 @@ def empty_build(ci_database: Path, project_dir: Path = PROJECT_DIR) -> dbtRunner
     local = {f"{source}_database": None for source in SOURCES}
     with duckdb.connect(str(ci_database)) as con:
         create_raw_tables(con, raw_locations(dbt_vars(local)))
-    with _environment({DATABASE_ENV: str(ci_database.resolve())}):
+    with environment({DATABASE_ENV: str(ci_database.resolve())}):
         return run_dbt(
             ["build", "--empty", "--exclude-resource-type", "test", "--vars", json.dumps(local)],
             project_dir=project_dir,

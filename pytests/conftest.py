@@ -20,7 +20,7 @@ from audience.cli import main
 from audience.export import EXPORT_DIR_ENV
 from audience.generate import generate
 from audience.postgres import PostgresUnavailable, Server, throwaway_server
-from audience.project import DATABASE_ENV, PUBLISHED_ENV, run_dbt
+from audience.project import DATABASE_ENV, PUBLISHED_ENV, environment, run_dbt
 from audience.raw_schema import RAW_SCHEMA, RAW_TABLES, create_raw_tables
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -93,16 +93,6 @@ class Db:
 
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist (``--dist loadgroup``): a module's tests run in one worker,
-    so each module fixture is built once; the modules that read the session fixture
-    ``published_site`` share one group, so it is built once too."""
-    published = {item.module.__name__ for item in items if "published_site" in item.fixturenames}  # type: ignore[attr-defined]
-    for item in items:
-        module = item.module.__name__  # type: ignore[attr-defined]
-        item.add_marker(pytest.mark.xdist_group("published_site" if module in published else module))
-
-
 @pytest.fixture(scope="session", autouse=True)
 def dbt_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """dbt's target/ and logs/ for this test process, outside the checkout: commands that
@@ -133,16 +123,8 @@ def server() -> Iterator[Server]:
 @contextmanager
 def server_env(server: Server) -> Iterator[None]:
     """The environment the project's postgres target reads, set for the block."""
-    previous = {name: os.environ.get(name) for name in server.env()}
-    os.environ.update(server.env())
-    try:
+    with environment(server.env()):
         yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 #: Custom-audience predicates that try to read what an audience must not (raw personal
