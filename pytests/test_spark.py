@@ -55,8 +55,10 @@ NOT_COMPARED = {"built_at"}
 
 @pytest.fixture(scope="module")
 def spark_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A folder for Spark's metastore and warehouse, set for the module; skipped with the
-    reason when no local Spark can run here (a failure under AUDIENCE_REQUIRE_SPARK=1)."""
+    """A folder of this test process for Spark's metastore, warehouse and scratch, set for
+    the module; skipped with the reason when no local Spark can run here (a failure under
+    AUDIENCE_REQUIRE_SPARK=1). The module's one Spark session (in this process, started
+    by the first dbt command on target spark) is stopped at the end."""
     reason = unavailable()
     if reason is not None:
         if os.environ.get("AUDIENCE_REQUIRE_SPARK") == "1":
@@ -69,6 +71,10 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         monkeypatch.setenv("TZ", "UTC")  # PySpark hands timestamps over in local time
         time.tzset()
         yield folder
+        from pyspark import SparkContext
+
+        if SparkContext._active_spark_context is not None:
+            SparkContext._active_spark_context.stop()
     time.tzset()
 
 
