@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +23,11 @@ import duckdb
 import pytest
 from conftest import dbt_in
 
+from audience import publish, publish_spark
 from audience.generate import generate
 from audience.predictive import settings
-from audience.project import project_vars, run_dbt
+from audience.project import exclusive_families, project_vars, run_dbt
+from audience.publish_spark import session_query
 from audience.spark import SPARK_DIR_ENV, load_predictive, load_raw, running_session, unavailable
 
 AS_OF = "2026-06-30"
@@ -170,3 +173,78 @@ def test_per_date_marts_are_partitioned_by_date(spark_build: Path) -> None:
     ]:
         partitions = [row[0] for row in session.sql(f"show partitions {WORKING_SCHEMA}.{mart}").collect()]
         assert partitions and all(partition.startswith(f"{column}=") for partition in partitions), mart
+
+
+def test_publishing_repoints_views_to_a_complete_copy(spark_build: Path) -> None:
+    """SPEC section 10 on Spark (audience.publish_spark): marts are views on a complete,
+    versioned copy; a second publish repoints them, publish_log last and append-only; a
+    reader's own view survives; a reader querying throughout never fails and sees one
+    copy per statement; old copies beyond two are dropped. Prints the window."""
+    session = running_session()
+    query = session_query(session)
+    families = exclusive_families()
+    new = publish_spark.working_facts(query, families)
+    assert publish_spark.published_facts(query, families) is None
+    assert publish_spark.latest_publish(query) is None
+    assert publish.audit(new, None, 0.5, None) == []
+    models = set(publish_spark._relations(query, WORKING_SCHEMA))
+    windows = []
+    rows = []
+    for number in range(3):
+        started = dt.datetime(2026, 6, 30, 6, number)
+        row = publish.LogRow(
+            publish.new_build_id(started), dt.date.fromisoformat(AS_OF), started, started, 64, 382, 0, "", None
+        )
+        if number == 1:
+            # A reader's own view on a published mart, and a reader polling during the publish.
+            query("create schema if not exists bi")
+            query(
+                "create or replace view bi.customers_by_stage as select lifecycle_stage, count(*) as n "
+                "from marts.dim_customers group by lifecycle_stage"
+            )
+            published, seen, errors = publish_while_reading(query, row)
+            assert not errors, errors[:1]
+            assert seen and set(seen) == {new.customers}
+            assert query("select sum(n) from bi.customers_by_stage")[0][0] == new.customers
+        else:
+            published = publish_spark.publish(query, row)
+        rows.append(row)
+        windows.append(published.window_seconds)
+        assert published.schema == publish_spark.published_schema(row.build_id)
+        assert set(published.models) == models
+        views = publish_spark._relations(query, "marts")
+        assert set(views) == models | {"publish_log"} and all(views.values())
+        for name in ("dim_customers", "fct_segment_memberships", "fct_orders"):
+            assert query(f"select count(*) from marts.{name}") == query(f"select count(*) from {WORKING_SCHEMA}.{name}")
+        log = query("select build_id from marts.publish_log order by published_at")
+        assert [build_id for (build_id,) in log] == [each.build_id for each in rows]
+        assert publish_spark.latest_publish(query) == row
+        assert publish_spark.published_facts(query, families) == new
+    assert published.dropped == [publish_spark.published_schema(rows[0].build_id)]
+    assert publish_spark._copies(query) == [publish_spark.published_schema(each.build_id) for each in rows[1:]]
+    print(f"\nSpark publish: {len(models) + 1} views repointed in " + ", ".join(f"{w:.2f} s" for w in windows))
+
+
+def publish_while_reading(
+    query: publish_spark.Query, row: publish.LogRow
+) -> tuple[publish_spark.Published, list[int], list[BaseException]]:
+    """Publish while another thread counts marts.dim_customers in a loop: the counts it
+    saw and the errors it met."""
+    seen: list[int] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                seen.append(query("select count(*) from marts.dim_customers")[0][0])
+            except BaseException as error:
+                errors.append(error)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        return publish_spark.publish(query, row), seen, errors
+    finally:
+        done.set()
+        reader.join()
