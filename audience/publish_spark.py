@@ -8,20 +8,22 @@ rename) or PostgreSQL (one transaction). Instead:
    table into a new schema of its own, ``marts_v<build id>`` (a complete, versioned
    copy), with ``publish_log`` holding every earlier row and then this publish's.
    Readers see nothing of it yet.
-2. **Repoint**: each view ``marts.<model>`` is replaced (``create or replace view``) to
-   select from the new copy; ``marts.publish_log`` is repointed **last**. A view is
-   replaced in place, never dropped: readers' own views on ``marts.<model>`` keep
-   working, and a statement reading one view sees either copy whole.
+2. **Repoint**: each view ``marts.<model>`` is changed in place (``alter view ... as``)
+   to select from the new copy; ``marts.publish_log`` is repointed **last**. A view is
+   never dropped (``create or replace view`` would drop and recreate it, and a reader
+   polling meanwhile was told it did not exist): readers' own views on
+   ``marts.<model>`` keep working, and a statement reading one view sees either copy
+   whole.
 3. **Prune**: the views of models that are gone are dropped, and so are copies older
    than the ``keep`` newest (a reader still running a query on the previous copy is not
    cut off).
 
-The window: between the first and the last view replaced (``Published.window_seconds``),
+The window: between the first and the last view altered (``Published.window_seconds``),
 a query joining two marts may read one from the old build and one from the new. A reader
 that needs several marts of one build reads ``marts.publish_log``'s newest ``build_id``
 and queries that build's schema (``published_schema(build_id)``) directly: a copy never
 changes after it is published. Spark without Ranger or Unity Catalog has no grants to
-keep; on a catalog with grants, the views keep theirs, since they are replaced, not
+keep; on a catalog with grants, the views keep theirs, since they are altered, not
 dropped.
 
 ``Query`` is any function that runs one Spark SQL statement and returns its rows: a
@@ -176,7 +178,10 @@ def publish(query: Query, row: LogRow, keep: int = 2) -> Published:
     query(f"create schema if not exists {PUBLISHED_SCHEMA}")
     started = time.perf_counter()
     for name in [*working, "publish_log"]:
-        query(f"create or replace view {PUBLISHED_SCHEMA}.{name} as select * from {copy}.{name}")
+        # alter view changes the view in place; Spark's create or replace view drops and
+        # recreates it, and a reader polling meanwhile was told it did not exist.
+        verb = "alter" if name in published else "create"
+        query(f"{verb} view {PUBLISHED_SCHEMA}.{name} as select * from {copy}.{name}")
     window = time.perf_counter() - started
     # A model that is gone: its view is dropped (a reader's own view on it then fails,
     # naming it), after the repointing, so it is outside the window.

@@ -224,6 +224,32 @@ def test_publishing_repoints_views_to_a_complete_copy(spark_build: Path) -> None
     assert publish_spark._copies(query) == [publish_spark.published_schema(each.build_id) for each in rows[1:]]
     print(f"\nSpark publish: {len(models) + 1} views repointed in " + ", ".join(f"{w:.2f} s" for w in windows))
 
+    # A publish that fails while copying leaves marts, its views and the copies as they
+    # were, and drops its partial copy; the statements of one that succeeds repoint the
+    # publish log last.
+    statements: list[str] = []
+
+    def failing(sql: str) -> list[tuple]:
+        statements.append(sql)
+        if sql.startswith("create table") and ".fct_orders " in sql:
+            raise RuntimeError("copy failed")
+        return query(sql)
+
+    before = (publish_spark._copies(query), query("select count(*) from marts.publish_log"))
+    started = dt.datetime(2026, 6, 30, 7)
+    failed = publish.LogRow(
+        publish.new_build_id(started), dt.date.fromisoformat(AS_OF), started, started, 64, 382, 0, "", None
+    )
+    with pytest.raises(RuntimeError, match="copy failed"):
+        publish_spark.publish(failing, failed)
+    assert (publish_spark._copies(query), query("select count(*) from marts.publish_log")) == before
+    assert publish_spark.latest_publish(query) == rows[-1]
+    assert not any(sql.startswith(("alter view", "create view")) for sql in statements)
+    statements.clear()
+    publish_spark.publish(lambda sql: (statements.append(sql), query(sql))[1], failed)
+    repointed = [sql.split()[2] for sql in statements if sql.startswith("alter view")]
+    assert repointed[-1] == "marts.publish_log" and len(repointed) == len(models) + 1
+
 
 def publish_while_reading(
     query: publish_spark.Query, row: publish.LogRow
