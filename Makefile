@@ -1,13 +1,17 @@
 # Two commands do everything on a fresh machine with Python 3.11 and pip:
 #   make run    build and test, audit, publish, export; summary (demo data on the default path)
 #   make test   lint + pytest (builds the project on fixtures)
-# Set-up (.venv from requirements.txt) runs first and is skipped when already current.
+# Set-up (.venv from requirements.txt) runs first and is skipped when already current;
+# make pytest (so make test) also adds requirements-spark.txt, for the Spark suite.
 # make help lists every target.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The Spark extras (dbt-spark, pyspark; about 500 MB) on top of $(STAMP): only the test
+# suite needs them. Java 17, which Spark also needs, is scripts/install_spark.sh's job.
+SPARK_STAMP := $(VENV)/.installed-spark
 ARGS ?=
 # make bench PROFILE=M: benchmark size (demo, M or L; CI runs demo).
 PROFILE ?= demo
@@ -24,7 +28,7 @@ help:
 	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output)"
 	@echo "make test     lint + pytest"
 	@echo "make lint     sqlfluff on the SQL; ruff (lint, format check) and mypy on audience/"
-	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow)"
+	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow); adds the Spark extras to .venv"
 	@echo "make generate replace schema raw with demo data (ARGS='--profile M')"
 	@echo "make bench    benchmark (PROFILE=demo, M or L)"
 	@echo "make ci-slim  build what changed since production, and its children, into audience_ci.duckdb,"
@@ -49,6 +53,11 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
+$(SPARK_STAMP): $(STAMP) requirements-spark.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-spark.txt
+	$(BIN)/python -m pip check
+	@touch $(SPARK_STAMP)
+
 run: $(STAMP)
 	$(BIN)/python -m audience run $(ARGS)
 
@@ -62,7 +71,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check audience
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(SPARK_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
 test: lint pytest

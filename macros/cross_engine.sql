@@ -17,8 +17,10 @@
     ({{ expression }} ~ '{{ pattern }}')
 {%- endmacro %}
 
+{#- Spark reads backslash escapes in string literals ('\s' would be 's'): the pattern's
+    backslashes are doubled, so the regular expression gets them as written. -#}
 {% macro spark__regexp_matches(expression, pattern) -%}
-    ({{ expression }} rlike '{{ pattern }}')
+    ({{ expression }} rlike '{{ pattern | replace("\\", "\\\\") }}')
 {%- endmacro %}
 
 {#- Replace every match of the regular expression (not only the first). -#}
@@ -31,7 +33,11 @@
 {%- endmacro %}
 
 {% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
-    regexp_replace({{ expression }}, '{{ pattern }}', '{{ replacement }}')
+    regexp_replace(
+        {{ expression }},
+        '{{ pattern | replace("\\", "\\\\") }}',
+        '{{ replacement | replace("\\", "\\\\") }}'
+    )
 {%- endmacro %}
 
 {#- A string compared byte by byte (ORDER BY, comparisons), whatever the database's
@@ -47,4 +53,13 @@
 
 {% macro postgres__byte_order(expression) -%}
     {{ expression }} collate "C"
+{%- endmacro %}
+
+{#- Spark has no unsized varchar (its text type is string) and no `double precision`:
+    contract types written so in the YAML (the marts' data_type, also read by DuckDB and
+    PostgreSQL) are cast as string and double there. dbt's contract check casts through
+    this macro. -#}
+{% macro spark__cast(field, type) -%}
+    {%- set spark_types = {'varchar': 'string', 'double precision': 'double'} -%}
+    cast({{ field }} as {{ spark_types.get(type | trim | lower, type) }})
 {%- endmacro %}

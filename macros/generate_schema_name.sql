@@ -1,7 +1,8 @@
 {#- Models build into schemas named exactly as configured (staging, intermediate,
     marts, seeds), never prefixed with the target schema (SPEC section 8).
 
-    On a server warehouse (any target whose type is not duckdb), working and published
+    On a server warehouse (any target whose type is not duckdb: postgres, spark,
+    spark_thrift), working and published
     relations share one database, and readers use schema marts: dbt must never write
     there, or a reader would see half a build. The mart models build into the working
     schema marts_working instead, and publishing (python -m audience run --target
@@ -16,7 +17,7 @@
 {% macro generate_schema_name(custom_schema_name, node) -%}
     {%- if custom_schema_name is none -%}
         {{ target.schema }}
-    {%- elif target.name not in ('duckdb', 'postgres') -%}
+    {%- elif target.name not in ('duckdb', 'postgres', 'spark', 'spark_thrift') -%}
         {{ target.schema }}_{{ custom_schema_name | trim }}
     {%- elif custom_schema_name | trim == 'marts' and target.type != 'duckdb' -%}
         marts_working

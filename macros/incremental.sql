@@ -74,7 +74,7 @@
     model then inserts the kept rows classified since (a key reclassified into
     superseded or rejected is gone). -#}
 {% macro delete_reclassified(key_column, classified) -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and audience.can_delete_rows() -%}
         delete from {{ this }}
         where {{ key_column }} in (
             select {{ key_column }} from {{ classified }}
@@ -88,4 +88,37 @@
 {% macro newest_load_before_build_start() -%}
     select max(_loaded_at) from {{ this }}
     where _loaded_at <= {{ audience.build_started_at() }}
+{%- endmacro %}
+
+{#- Engines without row-level deletes (Spark without Delta or Iceberg jars: its tables
+    are Parquet files) keep the same results another way (issue 16):
+    - models that delete the rows of reclassified keys (the base models, the identified
+      email events) and the transitions are rebuilt whole, as tables;
+    - models kept per date (history, performance, priority lists, outcomes) replace
+      their date's partition (insert_overwrite, partitioned by the date column). -#}
+{% macro can_delete_rows() -%}
+    {{ return(adapter.dispatch('can_delete_rows', 'audience')()) }}
+{%- endmacro %}
+
+{% macro default__can_delete_rows() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__can_delete_rows() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#- materialized= of a model kept incrementally by deleting rows, then inserting. -#}
+{% macro incremental_by_delete() -%}
+    {{ return('incremental' if audience.can_delete_rows() else 'table') }}
+{%- endmacro %}
+
+{#- incremental_strategy= and partition_by= of a model kept per date: append after the
+    pre-hook's delete, or overwrite the date's partition. -#}
+{% macro per_date_strategy() -%}
+    {{ return('append' if audience.can_delete_rows() else 'insert_overwrite') }}
+{%- endmacro %}
+
+{% macro per_date_partition(date_column='as_of_date') -%}
+    {{ return(none if audience.can_delete_rows() else [date_column]) }}
 {%- endmacro %}

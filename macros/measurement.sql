@@ -41,13 +41,35 @@
     measured them (a backfill of an earlier date never replaces a later measurement).
     The model then measures every (cohort, window) of the history it has no row for. -#}
 {% macro delete_immature_outcomes() -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and audience.can_delete_rows() -%}
         delete from {{ this }}
-        where
-            not is_mature
-            and cohort_date <= {{ audience.as_of_date() }}
-            and measured_as_of_date <= {{ audience.as_of_date() }}
+        where not {{ audience.outcome_is_kept() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- True for a row of fct_segment_outcomes that a build keeps as measured: mature, or
+    of a cohort after this build's date, or measured by a later build (columns of the
+    table `alias`, unqualified without it). -#}
+{% macro outcome_is_kept(alias=none) -%}
+    {%- set prefix = alias ~ '.' if alias else '' -%}
+    (
+        {{ prefix }}is_mature
+        or {{ prefix }}cohort_date > {{ audience.as_of_date() }}
+        or {{ prefix }}measured_as_of_date > {{ audience.as_of_date() }}
+    )
+{%- endmacro %}
+
+{#- Where rows cannot be deleted (Spark), fct_segment_outcomes overwrites the partitions
+    (cohort dates) it measures: their kept rows are written again with the new ones. -#}
+{% macro outcomes_kept_in_rewritten_cohorts(columns) -%}
+    {%- if is_incremental() and not audience.can_delete_rows() %}
+        union all
+        select {{ columns | join(', ') }}
+        from {{ this }} as kept
+        where
+            {{ audience.outcome_is_kept('kept') }}
+            and kept.cohort_date in (select pending_cohorts.cohort_date from pending_cohorts)
+    {%- endif %}
 {%- endmacro %}
 
 {#- The engine's 64-bit floating point type (DuckDB's `float` is 32-bit). -#}

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=audience.incremental_by_delete(),
     incremental_strategy='append',
     on_schema_change='fail',
     pre_hook="{{ audience.delete_reclassified('event_id', ref('base_email__events')) }}",

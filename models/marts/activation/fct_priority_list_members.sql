@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=audience.per_date_strategy(),
+    partition_by=audience.per_date_partition(),
     on_schema_change='append_new_columns',
     full_refresh=false,
     pre_hook="{{ audience.delete_as_of_rows() }}",

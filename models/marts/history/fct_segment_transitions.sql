@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=audience.incremental_by_delete(),
     incremental_strategy='append',
     on_schema_change='append_new_columns',
     pre_hook="{{ audience.delete_as_of_rows(next_date_in=ref('fct_segment_membership_history')) }}",

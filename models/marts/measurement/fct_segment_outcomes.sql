@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy=audience.per_date_strategy(),
+    partition_by=audience.per_date_partition('cohort_date'),
     on_schema_change='append_new_columns',
     pre_hook="{{ audience.delete_immature_outcomes() }}",
 ) }}
@@ -24,13 +25,16 @@ orders as (
     where is_counted
 ),
 
+-- A values list, not a union of one-row selects: Spark 4.3 fails to run a cross join of
+-- such a union once the history is partitioned (issue 16).
 windows as (
-    {%- for days in windows %}
-        select {{ days }} as window_days
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
-    {%- endfor %}
+    select listed_windows.window_days
+    from (
+        values
+        {%- for days in windows %}
+            ({{ days }}){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    ) as listed_windows (window_days)
 ),
 
 cohort_dates as (
@@ -51,6 +55,7 @@ pending as (
             where
                 kept.cohort_date = cohort_dates.cohort_date
                 and kept.window_days = windows.window_days
+                and {{ audience.outcome_is_kept('kept') }}
         )
     {%- endif %}
 ),
@@ -212,6 +217,10 @@ final as (
         {{ audience.outcome_window_is_mature('cohort_date', 'window_days') }} as is_mature,
         {{ audience.as_of_date() }} as measured_as_of_date
     from measured
+    {{- audience.outcomes_kept_in_rewritten_cohorts([
+        'cohort_date', 'segment_family', 'segment', 'outcome_group', 'window_days', 'members',
+        'converters', 'revenue_usd', 'conversion_rate', 'is_mature', 'measured_as_of_date',
+    ]) }}
 )
 
 select * from final

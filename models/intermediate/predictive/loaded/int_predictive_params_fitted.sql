@@ -36,6 +36,14 @@ with histories as (
         {%- endfor %}
     ),
 
+    buyers as (
+        select
+            count(*) as bg_nbd_customers,
+            coalesce(sum(case when repeat_order_days >= 1 then 1 else 0 end), 0)
+                as gamma_gamma_customers
+        from histories
+    ),
+
     final as (
         select
             models.model,
@@ -43,15 +51,16 @@ with histories as (
             cast(null as {{ double }}) as value,
             cast(null as {{ double }}) as log_likelihood,
             cast(
-                (
-                    select count(*) from histories
-                    where models.model = 'bg_nbd' or histories.repeat_order_days >= 1
-                ) as {{ dbt.type_int() }}
+                case
+                    when models.model = 'bg_nbd' then buyers.bg_nbd_customers
+                    else buyers.gamma_gamma_customers
+                end as {{ dbt.type_int() }}
             ) as n_customers,
             false as is_converged,
             'parameters not loaded for this date (audience.predictive.load_into_postgres)'
                 as failure_reason
         from models
+        cross join buyers
     )
 {% endif %}
 

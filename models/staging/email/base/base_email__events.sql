@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=audience.incremental_by_delete(),
     incremental_strategy='delete+insert',
     unique_key=audience.dq_partition(['event_id']),
     on_schema_change='fail',
