@@ -231,7 +231,10 @@ def _build(
             "build",
             *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
             *(["--target", target] if target else []),
-            *(["--select", select] if select else []),
+            # A part of the DAG runs only the tests whose every parent it builds: a test
+            # between a selected model and one outside (a relationship) would read a
+            # relation not built yet; the full build that follows runs it.
+            *(["--select", select, "--indirect-selection", "cautious"] if select else []),
         ],
         verbose,
     )
