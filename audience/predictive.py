@@ -218,7 +218,21 @@ def fit_bg_nbd(x: Array, t_x: Array, big_t: Array, weights: Array, min_customers
     """BG/NBD over the distinct (x, t_x, T) combinations, each weighted by its buyers."""
     start = np.array([1.0, max(float(np.average(big_t, weights=weights)) if len(big_t) else 1.0, 1.0), 1.0, 1.0])
     objective = BgNbdObjective(x, t_x, big_t, weights) if len(x) else None
-    return _fit("bg_nbd", BG_NBD, objective, start, weights, min_customers, max_iterations)
+
+    def expectations_finite(values: Array) -> str | None:
+        # A likelihood too flat to identify the parameters (say, every buyer a few days
+        # old) can end at values where the expectation overflows: not a usable fit.
+        parameters = dict(zip(BG_NBD, (float(v) for v in values), strict=True))
+        with np.errstate(all="ignore"):
+            finite = all(
+                np.all(np.isfinite(expected_order_days(parameters, x, t_x, big_t, horizon)))
+                for horizon in HORIZONS_DAYS
+            )
+        return None if finite else "the expected order days are not finite at the fitted parameters"
+
+    return _fit(
+        "bg_nbd", BG_NBD, objective, start, weights, min_customers, max_iterations, extra_check=expectations_finite
+    )
 
 
 def fit_gamma_gamma(x: Array, m: Array, weights: Array, min_customers: int, max_iterations: int) -> Fit:

@@ -295,3 +295,14 @@ def test_the_fit_finds_the_maximum_another_optimiser_finds() -> None:
     assert other.success
     assert list(fit.parameters.values()) == pytest.approx(np.exp(other.x), rel=1e-4)
     assert fit.log_likelihood == pytest.approx(-other.fun, rel=1e-9)
+
+
+def test_a_fit_whose_expectations_overflow_is_not_converged() -> None:
+    """130 buyers a few days old, one of them with a repeat order day (the measurement
+    suite's shop on its first dates): the likelihood is too flat to identify (a, b), the
+    optimiser ends at a huge a, and the 2F1 of the expectation overflows. That fit counts
+    as not converged (scores null, the warning), not as converged with null expectations."""
+    x, t_x, big_t, weights = (np.array(column, dtype=float) for column in zip((0, 0, 1, 1), (0, 0, 2, 127), (0, 0, 4, 1), (1, 1, 3, 1), strict=True))
+    fit = predictive.fit_bg_nbd(x, t_x, big_t, weights, 100, 10000)
+    assert not fit.converged and fit.parameters == {}
+    assert fit.failure_reason == "the expected order days are not finite at the fitted parameters"
