@@ -4,6 +4,7 @@ throwaway PostgreSQL server for the suites that need one."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import hashlib
 import json
 import os
@@ -88,6 +89,19 @@ class Db:
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
+
+
+def normalised(value: object) -> object:
+    """A value as the engine-equality suites compare it: numbers within 0.01, everything
+    else exactly."""
+    if isinstance(value, (decimal.Decimal, float)) and not isinstance(value, bool):
+        return round(float(value), 2)
+    return value
+
+
+def fetch(rows: list[tuple]) -> list[tuple]:
+    """Rows normalised and sorted, to compare one engine's mart with another's."""
+    return sorted((tuple(normalised(v) for v in row) for row in rows), key=repr)
 
 
 #: Test modules by their measured serial wall time, longest first (seconds, 2 cores:

@@ -10,7 +10,6 @@ unless AUDIENCE_REQUIRE_POSTGRES=1 (CI sets it), which turns that into a failure
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from audience.postgres import Server, load_raw
 from audience.predictive import load_into_postgres, settings
 from audience.project import project_vars, run_dbt
 from audience.publish_postgres import WORKING_SCHEMA
-from conftest import INJECTIONS, dbt_in, server_env
+from conftest import INJECTIONS, dbt_in, fetch, server_env
 
 AS_OF = "2026-06-30"
 MARTS = {
@@ -77,17 +76,6 @@ def duckdb_build(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Pa
     assert result.success, f"dbt build or the second run on PostgreSQL failed; logs in {workdir / 'pg-logs'}"
     print(f"\nbuild of profile S: DuckDB {seconds['duckdb']:.1f} s, PostgreSQL {seconds['postgres']:.1f} s")
     return database
-
-
-def normalised(value: object) -> object:
-    """Numbers compared within 0.01; everything else exactly."""
-    if isinstance(value, (decimal.Decimal, float)) and not isinstance(value, bool):
-        return round(float(value), 2)
-    return value
-
-
-def fetch(rows: list[tuple]) -> list[tuple]:
-    return sorted((tuple(normalised(v) for v in row) for row in rows), key=repr)
 
 
 @pytest.mark.parametrize("mart", list(MARTS))

@@ -11,7 +11,6 @@ a failure.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import os
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import dbt_in
+from conftest import dbt_in, fetch
 
 from audience import publish, publish_spark
 from audience.generate import generate
@@ -120,17 +119,6 @@ def spark_build(spark_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     assert result.success, f"the second run on Spark failed; logs in {workdir / 'spark-logs'}"
     print("\nprofile S: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()))
     return database
-
-
-def normalised(value: object) -> object:
-    """Numbers compared within 0.01; everything else exactly."""
-    if isinstance(value, (decimal.Decimal, float)) and not isinstance(value, bool):
-        return round(float(value), 2)
-    return value
-
-
-def fetch(rows: list[tuple]) -> list[tuple]:
-    return sorted((tuple(normalised(v) for v in row) for row in rows), key=repr)
 
 
 @pytest.mark.parametrize("mart", list(MARTS))
