@@ -63,3 +63,14 @@
     {%- set spark_types = {'varchar': 'string', 'double precision': 'double'} -%}
     cast({{ field }} as {{ spark_types.get(type | trim | lower, type) }})
 {%- endmacro %}
+
+{#- dbt-spark's listagg ignores the order (collect_list, in whatever order the rows
+    arrive: a definition could read differently from DuckDB's, run to run). Spark 4 has
+    listagg with `within group (order by ...)`, as the other engines. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error("listagg with a limit is not written for Spark in this project") }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }})
+    {%- if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
+{%- endmacro %}
