@@ -25,7 +25,8 @@ PROD ?=
 .PHONY: help run test lint pytest generate bench ci-slim ci-empty clean
 
 help:
-	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output)"
+	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output,"
+	@echo "              ARGS='--target spark' on a local Apache Spark)"
 	@echo "make test     lint + pytest"
 	@echo "make lint     sqlfluff on the SQL; ruff (lint, format check) and mypy on audience/"
 	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow); adds the Spark extras to .venv"
@@ -58,7 +59,8 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.txt
 	$(BIN)/python -m pip check
 	@touch $(SPARK_STAMP)
 
-run: $(STAMP)
+# make run ARGS='--target spark' also installs the Spark extras (Java 17: scripts/install_spark.sh).
+run: $(STAMP) $(if $(findstring spark,$(ARGS)),$(SPARK_STAMP))
 	$(BIN)/python -m audience run $(ARGS)
 
 generate: $(STAMP)

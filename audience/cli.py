@@ -4,6 +4,8 @@ Examples:
   python -m audience run                         build, test, audit, publish, export; summary
   python -m audience run --demo                  the same, generating demo data into an
                                                  explicitly set database that has no raw tables
+  python -m audience run --target spark          the same on a local Apache Spark (raw tables
+                                                 loaded from the working DuckDB file)
   python -m audience run --verbose               the same, with dbt's own output
   python -m audience generate --profile M        replace schema raw with 100k demo customers
   python -m audience backfill --start 2026-06-01 --end 2026-06-30
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from audience.export import StagedExport
     from audience.freshness import SourceAge
     from audience.raw_schema import Location, Locations
+    from audience.warehouses import Warehouse
 
 
 def _date(text: str) -> dt.date:
@@ -216,6 +219,12 @@ def _vars(text: str) -> dict[str, Any]:
     return parsed
 
 
+def _vars_args(as_of: dt.date | None, extra_vars: dict[str, Any]) -> list[str]:
+    """dbt's --vars for a build as of ``as_of`` with ``extra_vars`` (none when empty)."""
+    dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
+    return ["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []
+
+
 def _build(
     as_of: dt.date | None,
     extra_vars: dict[str, Any],
@@ -225,11 +234,10 @@ def _build(
 ) -> dbtRunnerResult:
     from audience.progress import build
 
-    dbt_vars = {**extra_vars, **({"as_of_date": as_of.isoformat()} if as_of else {})}
     result = build(
         [
             "build",
-            *(["--vars", json.dumps(dbt_vars, default=str)] if dbt_vars else []),
+            *_vars_args(as_of, extra_vars),
             *(["--target", target] if target else []),
             # A part of the DAG runs only the tests whose every parent it builds: a test
             # between a selected model and one outside (a relationship) would read a
@@ -421,70 +429,116 @@ def _publish(
     return staged
 
 
-def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime) -> int:
-    """``run --target postgres``: raw is on the server; dbt builds the marts into schema
-    marts_working, and publishing copies them into marts in one transaction."""
-    import duckdb
+def _open_warehouse(args: argparse.Namespace) -> Warehouse:
+    """The server engine of ``--target`` (audience.warehouses), connected."""
+    from audience import warehouses
+
+    if args.target == "spark":
+        try:
+            return warehouses.Spark(_dbt_args(args))
+        except RuntimeError as error:
+            raise StepFailed("check", str(error), 1) from None
     import psycopg2
 
-    from audience import predictive, publish_postgres
-    from audience.export import CURRENT, current_build_id, remove_scratch, switch_current
+    try:
+        return warehouses.Postgres()
+    except psycopg2.Error as error:
+        raise StepFailed("check", f"cannot connect to PostgreSQL: {str(error).strip()}", 1) from None
+
+
+def _dbt_args(args: argparse.Namespace) -> list[str]:
+    """The --vars of a run's dbt commands other than the builds (the same in each, so
+    dbt parses the project once)."""
+    return _vars_args(args.as_of_date, args.vars)
+
+
+def _raw_on_server(warehouse: Warehouse, args: argparse.Namespace) -> None:
+    """Check that the server holds the raw tables; on an engine that can load demo data
+    (Spark), load the working DuckDB file's raw tables (generated when it has none, as
+    on DuckDB) into a catalog that has none, or anew with --regenerate."""
     from audience.raw_schema import raw_locations
 
-    if args.regenerate:
-        print("error: --regenerate makes demo data in DuckDB only; load raw on the server yourself", file=sys.stderr)
-        return 2
+    locations = raw_locations(dbt_vars(args.vars))
+    missing = warehouse.missing_raw_tables(locations)
+    if warehouse.loads_raw and (len(missing) == len(locations) or args.regenerate):
+        working = database_path()
+        _check_raw(working, args)
+        print(f"loading the raw tables of {working} into {warehouse.name} ...")
+        try:
+            counts = warehouse.load_raw(working, _dbt_args(args))
+        except RuntimeError as error:
+            raise StepFailed("load", str(error), 1) from None
+        print(f"loaded {sum(counts.values()):,} raw rows")
+    elif args.regenerate:
+        raise StepFailed("check", "--regenerate makes demo data in DuckDB only; load raw on the server yourself", 2)
+    elif missing:
+        raise StepFailed(
+            "check", f"{warehouse.name} lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2
+        )
+
+
+def _run_on_server(args: argparse.Namespace, exports: Path, started: dt.datetime) -> int:
+    """``run --target postgres`` or ``--target spark``: raw is on the server (on Spark,
+    loaded from DuckDB when absent); dbt builds the marts into schema marts_working, the
+    predictive models are fitted between two dbt calls, and publishing makes the build
+    what readers see as that engine allows (audience.warehouses)."""
+    import duckdb
+
+    from audience import predictive
+    from audience.export import CURRENT, current_build_id, remove_scratch, switch_current
+
     try:
-        conn = publish_postgres.connect()
-    except psycopg2.Error as error:
-        print(f"error: check: cannot connect to PostgreSQL: {str(error).strip()}", file=sys.stderr)
-        return 1
+        warehouse = _open_warehouse(args)
+    except StepFailed as failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return failure.code
     try:
         for path in remove_scratch(exports):
             print(f"removed {path} (left by a killed run)")
-        latest = publish_postgres.latest_publish(conn)
+        latest = warehouse.latest_publish()
         if latest is not None and current_build_id(exports) != latest.build_id:
-            switch_current(exports, publish_postgres.stage_published_export(conn, exports))
+            switch_current(exports, warehouse.stage_published_export(exports))
             print(f"re-exported published build {latest.build_id}: its export had not completed")
-        missing = publish_postgres.missing_raw_tables(conn, raw_locations(dbt_vars(args.vars)))
-        if missing:
-            raise StepFailed("check", f"the server lacks {', '.join(missing)}: load the raw tables (SPEC section 1)", 2)
+        _raw_on_server(warehouse, args)
         # dbt runs no Python here: the predictive models are fitted between building the
         # order-day summary and the rest (SPEC section 11; audience.predictive).
         print("fitting the predictive models ...")
         _build(args.as_of_date, args.vars, args.verbose, args.target, select="+int_customers_order_days_counted")
-        predictive.load_into_postgres(
-            conn, (args.as_of_date or _utc_now().date()).isoformat(), predictive.settings(dbt_vars(args.vars))
-        )
-        print(f"building and testing in schema {publish_postgres.WORKING_SCHEMA} ...")
+        warehouse.load_fit((args.as_of_date or _utc_now().date()).isoformat(), predictive.settings(dbt_vars(args.vars)))
+        print("building and testing in schema marts_working ...")
         result = _build(args.as_of_date, args.vars, args.verbose, args.target)
         print("auditing the build ...")
         families = exclusive_families()
-        new = publish_postgres.working_facts(conn, families)
+        new = warehouse.working_facts(families)
         ages = _freshness(args)
-        row = _audited_row(args, result, new, publish_postgres.published_facts(conn, families), started, ages)
+        row = _audited_row(args, result, new, warehouse.published_facts(families), started, ages)
         if row is None:
             return 0
         print("publishing ...")
+        failures: tuple[type[BaseException], ...] = (
+            *warehouse.errors,
+            duckdb.Error,
+            OSError,
+            ValueError,
+            publish.PublishError,
+        )
         try:
-            staged, notes = publish_postgres.publish_with_export(
-                conn, row, project_vars()["bi_reader_role"], exports, _freshness_rows(ages)
-            )
-        except (psycopg2.Error, duckdb.Error, OSError, ValueError, publish.PublishError) as error:
+            staged, notes = warehouse.publish(row, project_vars()["bi_reader_role"], exports, _freshness_rows(ages))
+        except failures as error:
             raise StepFailed("publish", str(error).strip(), 1) from None
         switch_current(exports, staged)
     except StepFailed as failure:
         print(f"error: {failure}", file=sys.stderr)
         return failure.code
-    except psycopg2.Error as error:
-        print(f"error: PostgreSQL: {str(error).strip()}", file=sys.stderr)
+    except warehouse.errors as error:
+        print(f"error: {warehouse.name}: {str(error).strip()}", file=sys.stderr)
         return 1
     finally:
-        conn.close()
+        warehouse.close()
     for note in notes:
         print(f"note: {note}")
     print(
-        f"published build {row.build_id} (as of {row.as_of_date}) to schema {publish_postgres.PUBLISHED_SCHEMA}; "
+        f"published build {row.build_id} (as of {row.as_of_date}) to {warehouse.published_where}; "
         f"exported {len(staged.segments)} segments ({staged.rows:,} rows, CSV and Parquet) to {exports / CURRENT}"
     )
     return 0
@@ -663,9 +717,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--target",
-        choices=("duckdb", "postgres"),
+        choices=("duckdb", "postgres", "spark"),
         default="duckdb",
-        help="dbt target: postgres builds in schema marts_working and publishes into marts (raw must be on the server)",
+        help="dbt target: postgres and spark build in schema marts_working and publish into marts (raw must be "
+        "on PostgreSQL; a local Spark without raw tables gets the working DuckDB file's, demo data unless set)",
     )
     run.add_argument(
         "--verbose",

@@ -140,11 +140,13 @@ def _copies(query: Query) -> list[str]:
     return sorted(name for name in _schemas(query) if name.startswith(COPY_PREFIX))
 
 
-def publish(query: Query, row: LogRow, keep: int = 2) -> Published:
+def publish(query: Query, row: LogRow, keep: int = 2, before_repoint: Callable[[str], None] | None = None) -> Published:
     """Publish the working schema as a new versioned copy and repoint the views of
     ``marts`` to it, ``publish_log`` last; then drop all but the ``keep`` newest copies.
-    A failure before the repointing leaves ``marts`` as it was (the partial copy is
-    dropped); the repointing itself is the documented window."""
+    ``before_repoint`` runs on the complete copy's schema before any view changes (the
+    main command stages the exports there). A failure before the repointing leaves
+    ``marts`` as it was (the partial copy is dropped); the repointing itself is the
+    documented window."""
     if keep < 2:
         raise PublishError("keep at least the new copy and the one readers may still be reading")
     working = sorted(_relations(query, WORKING_SCHEMA))
@@ -172,6 +174,8 @@ def publish(query: Query, row: LogRow, keep: int = 2) -> Published:
             query(f"insert into {copy}.publish_log select * from {PUBLISHED_SCHEMA}.publish_log")
         values = ", ".join(_literal(value) for value in astuple(row))
         query(f"insert into {copy}.publish_log values ({values})")
+        if before_repoint is not None:
+            before_repoint(copy)
     except BaseException:
         query(f"drop schema if exists {copy} cascade")
         raise

@@ -439,7 +439,7 @@ def test_run_on_a_server_without_raw_tables_fails_clearly(
         finally:
             cur.execute("alter table raw.shop_refunds_hidden rename to shop_refunds")
             conn.commit()
-    assert "error: check: the server lacks raw.shop_refunds: load the raw tables" in capsys.readouterr().err
+    assert "error: check: PostgreSQL lacks raw.shop_refunds: load the raw tables" in capsys.readouterr().err
 
 
 def test_run_on_postgres_fits_the_predictive_models(server: Server, published: Published) -> None:

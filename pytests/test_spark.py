@@ -10,12 +10,15 @@ a failure.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -23,11 +26,12 @@ import pytest
 from conftest import dbt_in, fetch
 
 from audience import publish, publish_spark
+from audience.cli import main
+from audience.export import CURRENT, MANIFEST
 from audience.generate import generate
-from audience.predictive import settings
-from audience.project import exclusive_families, project_vars, run_dbt
+from audience.project import DATABASE_ENV, environment, exclusive_families, run_dbt
 from audience.publish_spark import session_query
-from audience.spark import SPARK_DIR_ENV, load_predictive, load_raw, running_session, unavailable
+from audience.spark import SPARK_DIR_ENV, running_session, unavailable
 
 AS_OF = "2026-06-30"
 WORKING_SCHEMA = "marts_working"
@@ -80,50 +84,52 @@ def spark_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     time.tzset()
 
 
+@dataclass(frozen=True)
+class SparkBuild:
+    """The S profile built on DuckDB (its file) and published on Spark by the main
+    command (its exit code, output and export folder)."""
+
+    database: Path
+    code: int
+    output: str
+    exports: Path
+
+
 @pytest.fixture(scope="module")
-def spark_build(spark_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the S profile on DuckDB and on Spark (then fit the predictive models, load
-    them, and run Spark's models again, incrementally); return the DuckDB file."""
+def spark_build(spark_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkBuild]:
+    """Build the S profile on DuckDB; then run the main command on Spark (raw loaded from
+    the DuckDB file, the predictive fit between two builds, audits, publish, exports), and
+    run Spark's models once more, incrementally."""
     workdir = tmp_path_factory.mktemp("engines")
     database = workdir / "audience.duckdb"
     generate(database, profile="S", as_of_date=dt.date.fromisoformat(AS_OF), seed=3)
     as_of = ["--vars", json.dumps({"as_of_date": AS_OF})]
-    args = ["build", *as_of]
     started = time.perf_counter()
-    assert dbt_in(workdir / "duckdb", database, args).success
+    assert dbt_in(workdir / "duckdb", database, ["build", *as_of]).success
     seconds = {"duckdb": time.perf_counter() - started}
-    spark = [
-        "--target",
-        "spark",
-        "--target-path",
-        str(workdir / "spark-target"),
-        "--log-path",
-        str(workdir / "spark-logs"),
-    ]
-    started = time.perf_counter()
-    # The same vars in every Spark command: dbt parses the project once (partial parsing).
-    _, loaded = load_raw(database, [*spark, *as_of])
-    assert loaded.success, f"loading raw data into Spark failed; logs in {workdir / 'spark-logs'}"
-    seconds["load"] = time.perf_counter() - started
-    started = time.perf_counter()
-    result = run_dbt([*args, *spark])
-    seconds["spark"] = time.perf_counter() - started
-    assert result.success, f"dbt build on Spark failed; logs in {workdir / 'spark-logs'}"
-    # The predictive models are fitted outside dbt (audience.spark.load_predictive), on
-    # the order-day summary the build left; the next run reads what was loaded. It is
-    # also the incremental run: the per-date models overwrite their date's partition.
-    load_predictive(running_session(), AS_OF, settings(project_vars()))
-    started = time.perf_counter()
-    result = run_dbt(["run", *as_of, *spark])
-    seconds["spark_incremental"] = time.perf_counter() - started
-    assert result.success, f"the second run on Spark failed; logs in {workdir / 'spark-logs'}"
-    print("\nprofile S: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()))
-    return database
+    exports = workdir / "exports"
+    output = io.StringIO()
+    with environment({DATABASE_ENV: str(database)}), contextlib.redirect_stdout(output):
+        started = time.perf_counter()
+        # The data is as of AS_OF, months ago: the freshness audit would refuse it.
+        code = main(
+            ["run", "--target", "spark", "--as-of-date", AS_OF, "--override", "freshness", "--export-dir", str(exports)]
+        )
+        seconds["spark run"] = time.perf_counter() - started
+        # The incremental run: the per-date models overwrite their date's partition.
+        started = time.perf_counter()
+        result = run_dbt(["run", *as_of, "--target", "spark"])
+        seconds["spark incremental"] = time.perf_counter() - started
+    print(output.getvalue())
+    assert code == 0, output.getvalue()
+    assert result.success, "the second run on Spark failed"
+    print("profile S: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()))
+    yield SparkBuild(database, code, output.getvalue(), exports)
 
 
 @pytest.mark.parametrize("mart", list(MARTS))
-def test_marts_are_equal_on_both_engines(spark_build: Path, mart: str) -> None:
-    with duckdb.connect(str(spark_build), read_only=True) as con:
+def test_marts_are_equal_on_both_engines(spark_build: SparkBuild, mart: str) -> None:
+    with duckdb.connect(str(spark_build.database), read_only=True) as con:
         columns = [
             name
             for (name,) in con.execute(
@@ -149,7 +155,7 @@ def test_marts_are_equal_on_both_engines(spark_build: Path, mart: str) -> None:
         ), (mart, left, right)
 
 
-def test_per_date_marts_are_partitioned_by_date(spark_build: Path) -> None:
+def test_per_date_marts_are_partitioned_by_date(spark_build: SparkBuild) -> None:
     """Where rows cannot be deleted, the models kept per date overwrite their date's
     partition (macros/incremental.sql)."""
     session = running_session()
@@ -163,23 +169,53 @@ def test_per_date_marts_are_partitioned_by_date(spark_build: Path) -> None:
         assert partitions and all(partition.startswith(f"{column}=") for partition in partitions), mart
 
 
-def test_publishing_repoints_views_to_a_complete_copy(spark_build: Path) -> None:
-    """SPEC section 10 on Spark (audience.publish_spark): marts are views on a complete,
-    versioned copy; a second publish repoints them, publish_log last and append-only; a
-    reader's own view survives; a reader querying throughout never fails and sees one
-    copy per statement; old copies beyond two are dropped. Prints the window."""
+def test_the_main_command_publishes_and_exports_the_spark_build(spark_build: SparkBuild) -> None:
+    """run --target spark: the marts are views on the run's copy, its publish_log row
+    records the override, and the exports hold per segment the rows DuckDB exports."""
+    query = session_query(running_session())
+    latest = publish_spark.latest_publish(query)
+    assert latest is not None and latest.overridden_audits == "freshness"
+    assert str(latest.as_of_date) == AS_OF
+    assert f"published build {latest.build_id} (as of {AS_OF})" in spark_build.output
+    assert "loading the raw tables of" in spark_build.output
+    assert publish_spark._copies(query) == [publish_spark.published_schema(latest.build_id)]
+    manifest = json.loads((spark_build.exports / CURRENT / MANIFEST).read_text())
+    assert manifest["build_id"] == latest.build_id
+    assert (spark_build.exports / CURRENT / "report.html").stat().st_size > 10_000
+    exported = {(entry["segment_family"], entry["segment"]): entry["rows"] for entry in manifest["segments"]}
+    with duckdb.connect(str(spark_build.database), read_only=True) as con:
+        duck = con.execute(
+            "select segment_family, segment, count(*) from marts.fct_segment_exports group by all"
+        ).fetchall()
+    assert exported == {(family, segment): rows for family, segment, rows in duck}
+    assert sum(exported.values()) > 0
+    first = manifest["segments"][0]
+    with duckdb.connect() as con:
+        ((rows,),) = con.execute(
+            f"select count(*) from '{spark_build.exports / CURRENT / first['files'][1]}'"
+        ).fetchall()
+    assert rows == first["rows"]
+
+
+def test_publishing_repoints_views_to_a_complete_copy(spark_build: SparkBuild) -> None:
+    """SPEC section 10 on Spark (audience.publish_spark), after the main command's
+    publish: two more publishes repoint the views to a complete, versioned copy each,
+    publish_log last and append-only; a reader's own view survives; a reader querying
+    throughout never fails and sees one copy per statement; old copies beyond two are
+    dropped. Prints the window."""
     session = running_session()
     query = session_query(session)
     families = exclusive_families()
     new = publish_spark.working_facts(query, families)
-    assert publish_spark.published_facts(query, families) is None
-    assert publish_spark.latest_publish(query) is None
-    assert publish.audit(new, None, 0.5, None) == []
+    assert publish_spark.published_facts(query, families) == new
+    assert publish.audit(new, new, 0.5, None) == []
+    first = publish_spark.latest_publish(query)
+    assert first is not None
     models = set(publish_spark._relations(query, WORKING_SCHEMA))
     windows = []
-    rows = []
-    for number in range(3):
-        started = dt.datetime(2026, 6, 30, 6, number)
+    rows = [first]
+    for number in (1, 2):
+        started = first.published_at + dt.timedelta(minutes=number)
         row = publish.LogRow(
             publish.new_build_id(started), dt.date.fromisoformat(AS_OF), started, started, 64, 382, 0, "", None
         )
@@ -208,7 +244,7 @@ def test_publishing_repoints_views_to_a_complete_copy(spark_build: Path) -> None
         assert [build_id for (build_id,) in log] == [each.build_id for each in rows]
         assert publish_spark.latest_publish(query) == row
         assert publish_spark.published_facts(query, families) == new
-    assert published.dropped == [publish_spark.published_schema(rows[0].build_id)]
+    assert published.dropped == [publish_spark.published_schema(first.build_id)]
     assert publish_spark._copies(query) == [publish_spark.published_schema(each.build_id) for each in rows[1:]]
     print(f"\nSpark publish: {len(models) + 1} views repointed in " + ", ".join(f"{w:.2f} s" for w in windows))
 
@@ -224,7 +260,7 @@ def test_publishing_repoints_views_to_a_complete_copy(spark_build: Path) -> None
         return query(sql)
 
     before = (publish_spark._copies(query), query("select count(*) from marts.publish_log"))
-    started = dt.datetime(2026, 6, 30, 7)
+    started = rows[-1].started_at + dt.timedelta(minutes=1)
     failed = publish.LogRow(
         publish.new_build_id(started), dt.date.fromisoformat(AS_OF), started, started, 64, 382, 0, "", None
     )
