@@ -22,7 +22,7 @@ FLOOR ?=
 STATE ?=
 PROD ?=
 
-.PHONY: help run test lint pytest generate bench ci-slim ci-empty clean
+.PHONY: help run test lint pytest generate bench bench-engines ci-slim ci-empty clean
 
 help:
 	@echo "make run      build and test, audit, publish, export, summary (ARGS='--verbose' for dbt's output,"
@@ -32,6 +32,8 @@ help:
 	@echo "make pytest   pytest only (ARGS='pytests/test_cli.py -k help' to narrow); adds the Spark extras to .venv"
 	@echo "make generate replace schema raw with demo data (ARGS='--profile M')"
 	@echo "make bench    benchmark (PROFILE=demo, M or L)"
+	@echo "make bench-engines  full dbt build on DuckDB, PostgreSQL and a local Spark, profiles S and demo"
+	@echo "              (ARGS='--profiles S'); adds the Spark extras to .venv"
 	@echo "make ci-slim  build what changed since production, and its children, into audience_ci.duckdb,"
 	@echo "              reading the rest from production (STATE=manifest folder, PROD=production database)"
 	@echo "make ci-empty models, seeds and unit tests with dbt build --empty: no data needed"
@@ -80,6 +82,10 @@ test: lint pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m audience.bench --profile $(PROFILE) $(if $(FLOOR),--floor $(FLOOR)) $(ARGS)
+
+# The Spark extras, as for pytest: Spark is one of the engines measured.
+bench-engines: $(SPARK_STAMP)
+	$(BIN)/python -m audience.bench_engines $(ARGS)
 
 ci-slim: $(STAMP)
 	$(BIN)/python -m audience ci-slim $(if $(STATE),--state $(STATE)) $(if $(PROD),--prod $(PROD)) $(ARGS)

@@ -296,16 +296,24 @@ def _worker_command(step: str, paths: Paths, *extra: str) -> list[str]:
     return [sys.executable, "-m", "audience.bench", "--profile", paths.profile, "--step", step, *extra]
 
 
-def _dbt(paths: Paths, as_of: dt.date, target: str) -> list[str]:
+def dbt_build_command(target_path: Path, log_path: Path, as_of: dt.date) -> list[str]:
+    """``dbt build`` of the project as of a date through the ``dbt`` executable beside this
+    Python, so that it runs in a process of its own (start-up and parse included in its
+    time); its artifacts and logs in the given folders. Add ``--target`` for another
+    engine than the profile's default."""
     dbt = Path(sys.executable).with_name("dbt")
     return [
         str(dbt), "build",
         "--project-dir", str(PROJECT_DIR),
         "--profiles-dir", str(PROJECT_DIR),
-        "--target-path", str(paths.work / target),
-        "--log-path", str(paths.work / "logs"),
+        "--target-path", str(target_path),
+        "--log-path", str(log_path),
         "--vars", json.dumps({"as_of_date": as_of.isoformat()}),
     ]  # fmt: skip
+
+
+def _dbt(paths: Paths, as_of: dt.date, target: str) -> list[str]:
+    return dbt_build_command(paths.work / target, paths.work / "logs", as_of)
 
 
 def _raw_rows(database: Path) -> dict[str, int]:

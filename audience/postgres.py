@@ -13,7 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,18 @@ class Server:
             "AUDIENCE_PG_PASSWORD": self.password,
             "AUDIENCE_PG_DATABASE": self.database,
         }
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Server:
+        """The server ``env()`` describes: how a process of its own (a benchmark step)
+        finds the server its parent started."""
+        return cls(
+            env["AUDIENCE_PG_HOST"],
+            int(env["AUDIENCE_PG_PORT"]),
+            env["AUDIENCE_PG_DATABASE"],
+            env["AUDIENCE_PG_USER"],
+            env["AUDIENCE_PG_PASSWORD"],
+        )
 
     def connect(self, user: str | None = None, password: str | None = None) -> psycopg2.extensions.connection:
         return psycopg2.connect(
