@@ -118,17 +118,18 @@ def run_dbt(
     ``project_dir``), against ``database_path()``; each of ``callbacks`` receives every
     event dbt fires.
 
-    The path is resolved here and handed to the profile through the environment, so a
-    relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and for the tooling.
+    The path is resolved here and handed to the profile through the environment for the
+    command only, so a relative ``$AUDIENCE_DUCKDB_PATH`` means the same file for dbt and
+    for the tooling, and a path left unset stays unset (``database_path_is_explicit``).
     """
     from dbt.cli.main import dbtRunner
 
-    os.environ[DATABASE_ENV] = str(database_path())
-    os.environ[PROJECT_DIR_ENV] = str(PROJECT_DIR)  # the package's folder, also for a copy
+    # The package's folder, also for a copy of the project.
     try:
-        return dbtRunner(callbacks=callbacks).invoke(
-            [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
-        )
+        with environment({DATABASE_ENV: str(database_path()), PROJECT_DIR_ENV: str(PROJECT_DIR)}):
+            return dbtRunner(callbacks=callbacks).invoke(
+                [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+            )
     finally:
         _release_duckdb()
 

@@ -143,6 +143,9 @@ class Spark:
         if not opened.success:
             raise RuntimeError(f"dbt could not open the Spark session: {opened.exception or 'see logs/dbt.log'}")
         self.session: SparkSession = running_session()
+        # Spark's warnings repeat per dbt thread ("Using an existing Spark session"); its
+        # errors still reach the terminal, and dbt's log has the rest.
+        self.session.sparkContext.setLogLevel("ERROR")
         self.query = publish_spark.session_query(self.session)
 
     def latest_publish(self) -> LogRow | None:
@@ -164,7 +167,7 @@ class Spark:
     def load_raw(self, duckdb_file: Path, dbt_args: list[str]) -> dict[str, int]:
         from audience.spark import load_raw
 
-        counts, result = load_raw(duckdb_file, ["--target", "spark", *dbt_args])
+        counts, result = load_raw(duckdb_file, ["--target", "spark", "--quiet", *dbt_args])
         if not result.success:
             raise RuntimeError(f"loading the raw tables into Spark failed: {result.exception or 'see logs/dbt.log'}")
         return counts
