@@ -323,6 +323,12 @@ def _raw_rows(database: Path) -> dict[str, int]:
         }
 
 
+def machine() -> dict[str, Any]:
+    """What the figures were measured on: cores, Python and DuckDB (each report adds
+    the versions of what it ran)."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__}
+
+
 def _short(unique_id: str) -> str:
     return unique_id.split(".")[-1]
 
@@ -478,12 +484,7 @@ def _figures(
         "customers": PROFILES[profile],
         "as_of_date": as_of.isoformat(),
         "seed": seed,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "duckdb": duckdb.__version__,
-            "dbt": run_results["metadata"]["dbt_version"],
-        },
+        "machine": {**machine(), "dbt": run_results["metadata"]["dbt_version"]},
         "raw_rows": sum(raw_rows.values()),
         "raw_rows_per_table": raw_rows,
         "generate": asdict(generated),

@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import sys
 from contextlib import ExitStack
@@ -35,10 +34,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from audience import postgres, spark
-from audience.bench import DATABASE_ENV, DEFAULT_AS_OF, PROJECT_DIR, StepFailed, dbt_build_command, run_measured
+from audience.bench import (
+    DATABASE_ENV,
+    DEFAULT_AS_OF,
+    PROJECT_DIR,
+    StepFailed,
+    dbt_build_command,
+    machine,
+    run_measured,
+)
 from audience.generate import PROFILES, generate
 from audience.postgres import Server
 
@@ -215,9 +220,7 @@ def run(profiles: list[str], out: Path, as_of: dt.date, seed: int) -> dict[str, 
         "as_of_date": as_of.isoformat(),
         "seed": seed,
         "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "duckdb": duckdb.__version__,
+            **machine(),
             "postgresql": postgres_version,
             **{package: _version(package) for package in PACKAGES},
         },
