@@ -41,7 +41,6 @@ from audience.raw_schema import RAW_SCHEMA, RAW_TABLES
 # every step's process, measured with the step).
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_ENV = "AUDIENCE_DUCKDB_PATH"
-MEMORY_LIMIT_ENV = "AUDIENCE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_AS_OF = dt.date(2026, 6, 30)
 SAMPLE_SECONDS = 0.1
 SLOWEST = 10
@@ -150,7 +149,7 @@ def _step_baseline(database: Path, manifest_path: Path, timings_path: Path, buil
     timings: dict[str, float] = {}
     con = duckdb.connect(str(database))
     # The settings profiles.yml gives dbt's DuckDB session (same default memory limit).
-    con.execute(f"set memory_limit = '{os.environ.get(MEMORY_LIMIT_ENV, '3GB')}'")
+    con.execute(f"set memory_limit = '{publish.session_config()['memory_limit']}'")
     con.execute("set preserve_insertion_order = false")
     # Compiled SQL names relations "<catalog>"."<schema>"."<name>", the catalog being the
     # built file's name: the copy has the same name in another folder.

@@ -122,3 +122,44 @@
 {% macro per_date_partition(date_column='as_of_date') -%}
     {{ return(none if audience.can_delete_rows() else [date_column]) }}
 {%- endmacro %}
+
+{#- int_email_campaign_pairs on an incremental run: the pairs with an email event
+    classified upstream since it last ran (in `classified`, base_email__events: every
+    version, kept or not, so a pair whose events were reclassified away is among them),
+    and every pair of a customer with a subscribe, unsubscribe, complaint or bounce
+    classified since (their state at a first send may have changed). -#}
+{% macro reclassified_email_events(classified) -%}
+    select
+        campaign_id,
+        {{ dbt.hash('email') }} as customer_id,
+        event_type in ('subscribe', 'unsubscribe', 'complaint', 'bounce') as changes_state
+    from {{ classified }}
+    where {{ audience.classified_since_this() }}
+{%- endmacro %}
+
+{#- True for a row (campaign_id, customer_id) of such a pair. -#}
+{% macro is_reclassified_pair(classified) -%}
+    (
+        (campaign_id, customer_id) in (
+            select campaign_id, customer_id
+            from ({{ audience.reclassified_email_events(classified) }}) as reclassified
+            where campaign_id is not null
+        )
+        or customer_id in (
+            select customer_id
+            from ({{ audience.reclassified_email_events(classified) }}) as reclassified
+            where changes_state
+        )
+    )
+{%- endmacro %}
+
+{#- Pre-hook of int_email_campaign_pairs: delete the pairs it will recompute. Its rows
+    carry the run that computed them, so when this deletes every row of the newest run,
+    the model's own query reads the events since an earlier run: their pairs are all
+    deleted too (each was computed by a run no older than the newest left). -#}
+{% macro delete_reclassified_pairs(classified) -%}
+    {%- if is_incremental() and audience.can_delete_rows() -%}
+        delete from {{ this }}
+        where {{ audience.is_reclassified_pair(classified) }}
+    {%- endif -%}
+{%- endmacro %}

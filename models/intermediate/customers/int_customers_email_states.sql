@@ -9,9 +9,13 @@ with customers as (
     select * from {{ ref('int_customers_unified') }}
 ),
 
+-- Sends, most of the events, change none of the three dates: they are left out before
+-- grouping.
 email_events as (
     select * from {{ ref('int_email_events_identified') }}
-    where {{ audience.on_or_before_as_of('event_date') }}
+    where
+        (event_type in ('subscribe', 'open', 'click') or is_suppression)
+        and {{ audience.on_or_before_as_of('event_date') }}
 ),
 
 per_customer as (

@@ -9,9 +9,11 @@ with orders as (
     where is_counted and customer_id is not null
 ),
 
-email_events as (
+unsubscribes as (
     select * from {{ ref('int_email_events_identified') }}
-    where customer_id is not null and {{ audience.on_or_before_as_of('event_date') }}
+    where
+        event_type = 'unsubscribe'
+        and {{ audience.within_days('event_date', 90) }}
 ),
 
 orders_per_customer as (
@@ -26,38 +28,18 @@ orders_per_customer as (
     group by customer_id
 ),
 
--- Only campaigns sent to someone within 90 days can have a (customer, campaign) send in
--- the window: reading their events alone gives the same pairs, from far fewer rows.
-campaigns_sent_90d as (
-    select distinct campaign_id
-    from email_events
-    where event_type = 'send' and {{ audience.within_days('event_date', 90) }}
-),
-
-campaign_responses as (
-    select
-        customer_id,
-        campaign_id,
-        max(case when event_type = 'open' then 1 else 0 end) as is_opened,
-        max(case when event_type = 'click' then 1 else 0 end) as is_clicked
-    from email_events
-    where campaign_id in (select campaigns_sent_90d.campaign_id from campaigns_sent_90d)
-    group by customer_id, campaign_id
-    having max(
-        case
-            when event_type = 'send' and {{ audience.within_days('event_date', 90) }} then 1
-            else 0
-        end
-    ) = 1
+campaign_sends as (
+    select * from {{ ref('int_email_sends_as_of') }}
+    where {{ audience.within_days('send_date', 90) }}
 ),
 
 sends_per_customer as (
     select
         customer_id,
         count(*) as sends_90d,
-        sum(is_opened) as opened_sends_90d,
-        sum(is_clicked) as clicked_sends_90d
-    from campaign_responses
+        sum(case when is_opened then 1 else 0 end) as opened_sends_90d,
+        sum(case when is_clicked then 1 else 0 end) as clicked_sends_90d
+    from campaign_sends
     group by customer_id
 ),
 
@@ -65,8 +47,7 @@ unsubscribes_per_customer as (
     select
         customer_id,
         count(*) as unsubscribes_90d
-    from email_events
-    where event_type = 'unsubscribe' and {{ audience.within_days('event_date', 90) }}
+    from unsubscribes
     group by customer_id
 ),
 

@@ -44,7 +44,8 @@ sightings as (
         'order' as seen_in
     from orders
     union all
-    select
+    -- one row per address, not per event: the union is grouped once more below
+    select distinct
         email,
         'email_event' as seen_in
     from email_events
