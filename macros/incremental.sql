@@ -163,3 +163,22 @@
         where {{ audience.is_reclassified_pair(classified) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- int_email_customers_summarised on an incremental run: the customers with an email
+    event classified upstream since it last ran (every version, kept or not). -#}
+{% macro reclassified_email_customers(classified) -%}
+    select {{ dbt.hash('email') }} as customer_id
+    from {{ classified }}
+    where {{ audience.classified_since_this() }}
+{%- endmacro %}
+
+{#- Pre-hook of int_email_customers_summarised: delete the customers it will recompute
+    (the same argument as for the pairs holds when this empties the newest run). -#}
+{% macro delete_reclassified_customers(classified) -%}
+    {%- if is_incremental() and audience.can_delete_rows() -%}
+        delete from {{ this }}
+        where customer_id in (
+            {{ audience.reclassified_email_customers(classified) }}
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -9,23 +9,18 @@ with customers as (
     select * from {{ ref('int_customers_unified') }}
 ),
 
--- Sends, most of the events, change none of the three dates: they are left out before
--- grouping.
-email_events as (
-    select * from {{ ref('int_email_events_identified') }}
-    where
-        (event_type in ('subscribe', 'open', 'click') or is_suppression)
-        and {{ audience.on_or_before_as_of('event_date') }}
+email_customers as (
+    select * from {{ ref('int_email_customers_as_of') }}
 ),
 
 per_customer as (
     select
         customer_id,
-        max(case when event_type = 'subscribe' then occurred_at end) as last_subscribed_at,
-        max(case when is_suppression then occurred_at end) as last_suppressed_at,
-        max(case when event_type in ('open', 'click') then event_date end) as last_engaged_date
-    from email_events
-    group by customer_id
+        last_subscribed_at,
+        last_suppressed_at,
+        -- the later of the two (greatest skips a null on every engine this runs on)
+        greatest(last_open_date, last_click_date) as last_engaged_date
+    from email_customers
 ),
 
 states as (

@@ -13,9 +13,8 @@ orders as (
     select * from {{ ref('int_orders_valued') }}
 ),
 
-email_events as (
-    select * from {{ ref('int_email_events_identified') }}
-    where {{ audience.on_or_before_as_of('event_date') }}
+email_customers as (
+    select * from {{ ref('int_email_customers_as_of') }}
 ),
 
 checkouts as (
@@ -44,11 +43,10 @@ sightings as (
         'order' as seen_in
     from orders
     union all
-    -- one row per address, not per event: the union is grouped once more below
-    select distinct
+    select
         email,
         'email_event' as seen_in
-    from email_events
+    from email_customers
     union all
     select
         email,

@@ -13,11 +13,8 @@ counted_orders as (
     where is_counted
 ),
 
-email_events as (
-    select * from {{ ref('int_email_events_identified') }}
-    where
-        event_type in ('open', 'click')
-        and {{ audience.on_or_before_as_of('event_date') }}
+email_customers as (
+    select * from {{ ref('int_email_customers_as_of') }}
 ),
 
 categories_bought as (
@@ -48,15 +45,6 @@ orders_per_customer as (
         {%- endfor %}
         max(order_date) as last_order_date
     from counted_orders
-    group by customer_id
-),
-
-email_per_customer as (
-    select
-        customer_id,
-        max(case when event_type = 'open' then event_date end) as last_open_date,
-        max(case when event_type = 'click' then event_date end) as last_click_date
-    from email_events
     group by customer_id
 ),
 
@@ -95,11 +83,11 @@ final as (
             as {{ dbt.type_int() }}
         ) as days_since_last_order,
         cast(
-            {{ audience.days_before_as_of('email_per_customer.last_open_date') }}
+            {{ audience.days_before_as_of('email_customers.last_open_date') }}
             as {{ dbt.type_int() }}
         ) as days_since_last_open,
         cast(
-            {{ audience.days_before_as_of('email_per_customer.last_click_date') }}
+            {{ audience.days_before_as_of('email_customers.last_click_date') }}
             as {{ dbt.type_int() }}
         ) as days_since_last_click,
         cast(coalesce(categories_per_customer.category_count, 0) as {{ dbt.type_int() }})
@@ -111,8 +99,8 @@ final as (
         on customers.customer_id = firmographics.customer_id
     left join orders_per_customer
         on customers.customer_id = orders_per_customer.customer_id
-    left join email_per_customer
-        on customers.customer_id = email_per_customer.customer_id
+    left join email_customers
+        on customers.customer_id = email_customers.customer_id
     left join categories_per_customer
         on customers.customer_id = categories_per_customer.customer_id
     left join tags_per_customer
