@@ -94,7 +94,7 @@ class AuditFailure:
     message: str
 
 
-def session_config() -> dict[str, str]:
+def session_config() -> dict[str, str | bool | int | float | list[str]]:
     """DuckDB settings of every session publishing and exporting open: the memory cap
     dbt's sessions have (without it, copying the marts of 1 M customers peaked at 7.7 GB;
     under it DuckDB spills to its temporary directory instead)."""
