@@ -123,11 +123,12 @@
     {{ return(none if audience.can_delete_rows() else [date_column]) }}
 {%- endmacro %}
 
-{#- int_email_campaign_pairs on an incremental run: the pairs with an email event
-    classified upstream since it last ran (in `classified`, base_email__events: every
-    version, kept or not, so a pair whose events were reclassified away is among them),
-    and every pair of a customer with a subscribe, unsubscribe, complaint or bounce
-    classified since (their state at a first send may have changed). -#}
+{#- The email events classified upstream (in `classified`, base_email__events: every
+    version, kept or not, so a key whose events were reclassified away is among them)
+    since this model last ran: campaign, customer, and whether the event changes the
+    customer's state. int_email_campaign_pairs recomputes the pairs among them and every
+    pair of a customer whose state they change (its state at a first send may move);
+    int_email_customers_summarised recomputes their customers. -#}
 {% macro reclassified_email_events(classified) -%}
     select
         campaign_id,
@@ -167,9 +168,8 @@
 {#- int_email_customers_summarised on an incremental run: the customers with an email
     event classified upstream since it last ran (every version, kept or not). -#}
 {% macro reclassified_email_customers(classified) -%}
-    select {{ dbt.hash('email') }} as customer_id
-    from {{ classified }}
-    where {{ audience.classified_since_this() }}
+    select reclassified.customer_id
+    from ({{ audience.reclassified_email_events(classified) }}) as reclassified
 {%- endmacro %}
 
 {#- Pre-hook of int_email_customers_summarised: delete the customers it will recompute

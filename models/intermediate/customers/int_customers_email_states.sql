@@ -29,14 +29,9 @@ states as (
         per_customer.last_subscribed_at,
         per_customer.last_suppressed_at,
         per_customer.last_engaged_date,
-        coalesce(
-            per_customer.last_suppressed_at is not null
-            and (
-                per_customer.last_subscribed_at is null
-                or per_customer.last_suppressed_at >= per_customer.last_subscribed_at
-            ),
-            false
-        ) as is_suppressed,
+        {{ audience.is_suppressed(
+            'per_customer.last_suppressed_at', 'per_customer.last_subscribed_at'
+        ) }} as is_suppressed,
         {{ audience.days_before_as_of('per_customer.last_engaged_date') }} as days_since_engaged,
         {{ audience.days_before_as_of(audience.to_date('per_customer.last_subscribed_at')) }}
             as days_since_subscribed

@@ -102,15 +102,10 @@ final as (
         pairs_changes.first_clicked_date,
         case
             when pairs_changes.is_ever_suppressed
-                then coalesce(
-                    state_at_first_send.last_suppressed_at is not null
-                    and (
-                        state_at_first_send.last_subscribed_at is null
-                        or state_at_first_send.last_suppressed_at
-                        >= state_at_first_send.last_subscribed_at
-                    ),
-                    false
-                )
+                then {{ audience.is_suppressed(
+                    'state_at_first_send.last_suppressed_at',
+                    'state_at_first_send.last_subscribed_at'
+                ) }}
             else false
         end as is_first_sent_while_suppressed,
         case
