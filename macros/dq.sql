@@ -30,6 +30,12 @@
     ({%- for column in key_columns %}{{ column }} is null{% if not loop.last %} or {% endif %}{% endfor -%})
 {%- endmacro %}
 
+{#- Two values equal, nulls equal to each other (a null-safe comparison written the
+    same on every engine). -#}
+{% macro equal_or_both_null(left, right) -%}
+    ({{ left }} = {{ right }} or ({{ left }} is null and {{ right }} is null))
+{%- endmacro %}
+
 {#- Exact ties on the version columns are broken by the raw table's other columns in
     the order of SPEC section 1 (the order of its columns in the sources YAML, each with
     its data_type), ascending, nulls last, strings as landed compared byte by byte; the

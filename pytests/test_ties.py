@@ -107,6 +107,6 @@ def test_an_incremental_run_keeps_the_same_rows_as_a_full_refresh(runs: dict[str
 
 def test_exact_ties_are_still_reported(runs: dict[str, Any]) -> None:
     warnings = runs["warnings"]
-    assert warnings.pop("shop_orders") == ("warn", 3)
-    assert warnings.pop("shop_order_items") == ("warn", 1)
+    assert warnings.pop("base_shop__orders") == ("warn", 3)
+    assert warnings.pop("base_shop__order_items") == ("warn", 1)
     assert set(warnings.values()) == {("pass", 0)}

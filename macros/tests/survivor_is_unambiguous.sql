@@ -1,43 +1,50 @@
-{#- On a raw table: the keys with two rows tied for survivor on the version columns of
-    SPEC section 2 (an exact tie). The tie is broken deterministically by the table's
-    other columns (dq_tie_breakers), so the build keeps the same row every time, but
-    such a key usually means a loader delivered two different rows at the same instant:
-    worth a look. Use at warn level. Rows can only tie when they share the key and
-    every version column, so only keys with such a repeated combination are ranked: one
-    aggregate over the table instead of a sort of it. -#}
-{% test survivor_is_unambiguous(model, key_columns, kind) %}
+{#- On a base model (every raw row with its version number, SPEC section 2): the keys
+    whose survivor ties with another row on the version columns (an exact tie). The tie
+    is broken deterministically by the table's other columns (dq_tie_breakers), so the
+    build keeps the same row every time, but such a key usually means a loader delivered
+    two different rows at the same instant: worth a look. Use at warn level.
+    Versions are numbered in the order of the version columns first, so a survivor ties
+    with some row exactly when it ties with the row numbered 2: only the rows of keys
+    with a second version are kept (a semi-join, no sort or aggregate of the whole
+    table), and tied_rows counts the survivor's equals, itself included. Keys are
+    compared as dq_source_key (composite keys joined by ':'). -#}
+{% test survivor_is_unambiguous(model, kind) %}
 
-{%- set keys = key_columns | join(', ') %}
+{%- set version_columns = audience.dq_version_columns(kind) %}
 
-with equal_versions as (
-    select {{ keys }}
-    from {{ model }}
-    where not {{ audience.dq_key_is_null(key_columns) }}
-    group by {{ keys }}, {{ audience.dq_version_columns(kind) | join(', ') }}
-    having count(*) > 1
-),
-
-keys_with_equal_versions as (
-    select distinct {{ keys }} from equal_versions
-),
-
-ranked as (
+with contested as (
     select
-        {{ keys }},
-        rank() over (
-            partition by {{ keys }}
-            order by {{ audience.dq_version_order(kind) }}
-        ) as version_rank
+        dq_source_key,
+        dq_version_number,
+        {{ version_columns | join(', ') }}
     from {{ model }}
-    inner join keys_with_equal_versions using ({{ keys }})
+    where dq_source_key in (
+        select dq_source_key from {{ model }}
+        where dq_version_number = 2
+    )
+),
+
+survivors as (
+    select * from contested
+    where dq_version_number = 1
+),
+
+survivors_equals as (
+    select contested.dq_source_key
+    from contested
+    inner join survivors
+        on
+            contested.dq_source_key = survivors.dq_source_key
+            {%- for column in version_columns %}
+            and {{ audience.equal_or_both_null('contested.' ~ column, 'survivors.' ~ column) }}
+            {%- endfor %}
 )
 
 select
-    {{ keys }},
+    dq_source_key,
     count(*) as tied_rows
-from ranked
-where version_rank = 1
-group by {{ keys }}
+from survivors_equals
+group by dq_source_key
 having count(*) > 1
 
 {% endtest %}
