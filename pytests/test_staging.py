@@ -323,14 +323,14 @@ def test_exact_ties_for_survivor_warn_on_their_tables_only(db: Db) -> None:
     nodes = json.loads((target / "manifest.json").read_text())["nodes"]
     results = json.loads((target / "run_results.json").read_text())["results"]
     outcomes = {
-        # The test's one parent is the raw source: source.audience.<source>.<table>.
+        # The test's one parent is the raw table's base model: model.audience.base_<source>__<table>.
         nodes[result["unique_id"]]["depends_on"]["nodes"][0].split(".")[-1]: (result["status"], result["failures"])
         for result in results
         if nodes.get(result["unique_id"], {}).get("test_metadata", {}).get("name") == "survivor_is_unambiguous"
     }
     assert len(outcomes) == len(EXPECTED_RECONCILIATION)
-    assert outcomes.pop("crm_accounts") == ("warn", 1)
-    assert outcomes.pop("email_events") == ("warn", 1)
+    assert outcomes.pop("base_crm__accounts") == ("warn", 1)
+    assert outcomes.pop("base_email__events") == ("warn", 1)
     assert set(outcomes.values()) == {("pass", 0)}
 
 
@@ -376,3 +376,30 @@ def test_empty_raw_tables_build_with_every_error_test_passing(tmp_path: Path) ->
     db = Db(database)
     assert db.rows("select count(*) from marts.dim_customers") == [(0,)]
     assert db.rows("select sum(raw_rows) from marts.dq_reconciliation") == [(0,)]
+
+
+def test_history_tests_check_the_date_the_run_writes(db: Db, tmp_path: Path) -> None:
+    """The history's uniqueness test reads its as-of date only (__as_of_date__ in its where):
+    a repeated row on another date, written and tested by an earlier run, is not read again;
+    the same row repeated on the as-of date fails it."""
+    database = tmp_path / "audience.duckdb"
+    shutil.copy(db.path, database)
+    history = "marts.fct_segment_membership_history"
+    selector = [
+        "--select",
+        "fct_segment_membership_history,test_name:unique_combination_of_columns",
+        "--vars",
+        json.dumps({"as_of_date": AS_OF}),
+    ]
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"create table earlier as select * replace (date '2026-06-01' as as_of_date) from {history} limit 1")
+        con.execute(f"insert into {history} select * from earlier")
+        con.execute(f"insert into {history} select * from earlier")
+    assert dbt_in(tmp_path, database, ["test", *selector]).success
+    with duckdb.connect(str(database)) as con:
+        con.execute(f"insert into {history} select * from {history} where as_of_date = date '{AS_OF}' limit 1")
+    assert not dbt_in(tmp_path, database, ["test", *selector]).success
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert [(result["status"], result["failures"]) for result in results if result["unique_id"].startswith("test.")] == [
+        ("fail", 1)
+    ]

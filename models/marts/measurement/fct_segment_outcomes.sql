@@ -15,12 +15,7 @@
 -- new date adds its cohort and matures the earlier ones, and re-running a date gives
 -- the same rows. Mature rows are kept as measured.
 {%- set windows = audience.outcome_windows_days() %}
-with history as (
-    select * from {{ ref('fct_segment_membership_history') }}
-    where as_of_date <= {{ audience.as_of_date() }}
-),
-
-orders as (
+with orders as (
     select * from {{ ref('fct_orders') }}
     where is_counted
 ),
@@ -37,9 +32,12 @@ windows as (
     ) as listed_windows (window_days)
 ),
 
+-- The dates from the date column alone: of the history, only the pending cohorts'
+-- members are read, so a run's cost does not grow with the length of the history.
 cohort_dates as (
     select distinct as_of_date as cohort_date
-    from history
+    from {{ ref('fct_segment_membership_history') }}
+    where as_of_date <= {{ audience.as_of_date() }}
 ),
 
 pending as (
@@ -79,7 +77,7 @@ emailable as (
             else history.holdout_group
         end as outcome_group,
         coalesce(history.is_global_control, false) as is_global_control
-    from history
+    from {{ ref('fct_segment_membership_history') }} as history
     inner join pending_cohorts
         on history.as_of_date = pending_cohorts.cohort_date
     where history.is_emailable
