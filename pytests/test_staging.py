@@ -335,18 +335,21 @@ def test_exact_ties_for_survivor_warn_on_their_tables_only(db: Db) -> None:
 
 
 def test_valid_email_test_returns_each_bad_address_once(db: Db, tmp_path: Path) -> None:
-    """The valid_email test fails on an unnormalised and an invalid address, once each."""
+    """The valid_email test (on the compact table of email customers, one row per address of a
+    kept event) fails on an unnormalised and an invalid address, once each."""
     database = tmp_path / "audience.duckdb"
     shutil.copy(db.path, database)
+    summarised = "intermediate.int_email_customers_summarised"
     with duckdb.connect(str(database)) as con:
-        con.execute("alter view staging.stg_email__events rename to stg_email__events_as_built")
+        con.execute(f"alter table {summarised} rename to int_email_customers_summarised_as_built")
         con.execute(
-            "create view staging.stg_email__events as select * replace ("
-            " case when event_id in ('E1', 'E5') then ' Alice@Example.com'"
-            " when event_id = 'E8' then 'alice(at)example.com' else email end as email)"
-            " from staging.stg_email__events_as_built"
+            f"create view {summarised} as"
+            " with broken as (select * replace ("
+            " case when email = 'alice@example.com' then ' Alice@Example.com' else 'alice(at)example.com' end as email)"
+            " from intermediate.int_email_customers_summarised_as_built)"
+            " select * from broken union all select * from broken where email = ' Alice@Example.com'"
         )
-    selector = ["--select", "stg_email__events,test_name:valid_email", "--vars", json.dumps({"as_of_date": AS_OF})]
+    selector = ["--select", "int_email_customers_summarised,test_name:valid_email", "--vars", json.dumps({"as_of_date": AS_OF})]
     result = dbt_in(tmp_path, database, ["test", *selector])
     assert not result.success
     results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
