@@ -26,14 +26,15 @@ TODAY = dt.datetime.now(dt.timezone.utc).date()
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Generated S data as of today, run once: built, audited, published."""
+    """Generated S data as of today, run once as of that date (a run that crosses midnight
+    UTC keeps it): built, audited, published."""
     folder = tmp_path_factory.mktemp("preview")
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(DATABASE_ENV, str(folder / "working.duckdb"))
         monkeypatch.setenv(PUBLISHED_ENV, str(folder / "audience.duckdb"))
         monkeypatch.setenv(EXPORT_DIR_ENV, str(folder / "exports"))
         generate(folder / "working.duckdb", profile="S", as_of_date=TODAY)
-        assert main(["run", "--no-history-seed"]) == 0
+        assert main(["run", "--as-of-date", TODAY.isoformat(), "--no-history-seed"]) == 0
     return folder / "audience.duckdb"
 
 
