@@ -348,20 +348,22 @@ def test_changing_the_pcts_never_rewrites_past_dates_of_the_history(built: Path,
     assert sum(1 for row in after if row[6]) > sum(1 for row in before[L] if row[6]), "more global control on L only"
 
 
-TODAY = dt.datetime.now(dt.timezone.utc).date()
-
-
 @pytest.mark.parametrize(
     ("as_of", "days_before", "mature"),
     [
-        pytest.param(TODAY, 7, False, id="ends-today-not-over"),
-        pytest.param(TODAY, 8, True, id="ended-yesterday"),
+        pytest.param(None, 7, False, id="ends-today-not-over"),
+        pytest.param(None, 8, True, id="ended-yesterday"),
         pytest.param(dt.date(2026, 6, 30), 7, True, id="ends-on-a-past-as-of-date"),
         pytest.param(dt.date(2026, 6, 30), 6, False, id="ends-after-a-past-as-of-date"),
     ],
 )
-def test_a_window_is_mature_when_over_and_today_is_not_over(tmp_path: Path, as_of: dt.date, days_before: int, mature: bool) -> None:
-    """SPEC section 9: is_mature is D + N <= L, and D + N < L when L is today."""
+def test_a_window_is_mature_when_over_and_today_is_not_over(
+    tmp_path: Path, as_of: dt.date | None, days_before: int, mature: bool
+) -> None:
+    """SPEC section 9: is_mature is D + N <= L, and D + N < L when L is today (None: today
+    when the test runs, not when the module was collected)."""
+    if as_of is None:
+        as_of = dt.datetime.now(dt.timezone.utc).date()
     cohort = as_of - dt.timedelta(days=days_before)
     expression = f"{{{{ audience.outcome_window_is_mature(\"cast('{cohort}' as date)\", 7) }}}}"
     result = dbt_in(

@@ -44,7 +44,7 @@ def test_a_run_reads_a_source_from_its_own_schema(
     assert main(["run", "--no-history-seed"]) == 2, "without the vars, schema raw lacks the shop tables"
     assert "raw.shop_orders: table missing" in capsys.readouterr().err
 
-    assert main(["run", "--no-history-seed", "--vars", "{shop_schema: fivetran_shop}"]) == 0
+    assert main(["run", "--no-history-seed", "--as-of-date", TODAY.isoformat(), "--vars", "{shop_schema: fivetran_shop}"]) == 0
     with duckdb.connect(str(working), read_only=True) as con:
         landed = con.execute("select count(*) from fivetran_shop.shop_orders").fetchall()[0][0]
     with duckdb.connect(str(tmp_path / "audience.duckdb"), read_only=True) as con:
