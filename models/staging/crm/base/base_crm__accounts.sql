@@ -1,6 +1,16 @@
 -- Every raw CRM account row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('crm', 'crm_accounts') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['account_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['account_id'], 'entity', 'crm_accounts'
+    ) }}
 ),
 
 versioned as (
@@ -14,10 +24,8 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['account_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['account_id'], 'entity', 'crm_accounts'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

@@ -1,7 +1,17 @@
 -- Every raw contact tag row, classified as kept, superseded or rejected.
 -- The key is (contact_id, tag) exactly as landed.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('crm', 'crm_contact_tags') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['contact_id', 'tag']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['contact_id', 'tag'], 'event', 'crm_contact_tags'
+    ) }}
 ),
 
 versioned as (
@@ -11,10 +21,8 @@ versioned as (
         tagged_at,
         _loaded_at,
         {{ audience.dq_source_key(['contact_id', 'tag']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['contact_id', 'tag'], 'event', 'crm_contact_tags'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

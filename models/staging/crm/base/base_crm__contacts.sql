@@ -1,6 +1,16 @@
 -- Every raw CRM contact row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('crm', 'crm_contacts') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['contact_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['contact_id'], 'entity', 'crm_contacts'
+    ) }}
 ),
 
 versioned as (
@@ -17,10 +27,8 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['contact_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['contact_id'], 'entity', 'crm_contacts'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

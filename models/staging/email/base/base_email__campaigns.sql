@@ -1,6 +1,16 @@
 -- Every raw email campaign row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('email', 'email_campaigns') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['campaign_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['campaign_id'], 'event', 'email_campaigns'
+    ) }}
 ),
 
 versioned as (
@@ -11,10 +21,8 @@ versioned as (
         sent_at,
         _loaded_at,
         {{ audience.dq_source_key(['campaign_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['campaign_id'], 'event', 'email_campaigns'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

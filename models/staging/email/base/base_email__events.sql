@@ -5,9 +5,19 @@
     on_schema_change='fail',
 ) }}
 -- Every raw email event row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('email', 'email_events') }}
     {{- audience.keys_to_reclassify(source('email', 'email_events'), ['event_id']) }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['event_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['event_id'], 'event', 'email_events'
+    ) }}
 ),
 
 versioned as (
@@ -20,10 +30,8 @@ versioned as (
         occurred_at,
         _loaded_at,
         {{ audience.dq_source_key(['event_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['event_id'], 'event', 'email_events'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

@@ -7,13 +7,23 @@
 -- Every raw checkout row, classified as kept, superseded or rejected by the rules on the
 -- checkout alone; whether a kept checkout is identifiable is base_shop__cross_checked's
 -- rule.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('shop', 'shop_checkouts') }}
     {{- audience.keys_to_reclassify(source('shop', 'shop_checkouts'), ['checkout_id']) }}
 ),
 
 currencies as (
     select * from {{ ref('currency_rates') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['checkout_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['checkout_id'], 'event', 'shop_checkouts'
+    ) }}
 ),
 
 versioned as (
@@ -28,10 +38,8 @@ versioned as (
         created_at,
         _loaded_at,
         {{ audience.dq_source_key(['checkout_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['checkout_id'], 'event', 'shop_checkouts'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

@@ -5,9 +5,19 @@
     on_schema_change='fail',
 ) }}
 -- Every raw shop customer row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('shop', 'shop_customers') }}
     {{- audience.keys_to_reclassify(source('shop', 'shop_customers'), ['customer_id']) }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['customer_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['customer_id'], 'entity', 'shop_customers'
+    ) }}
 ),
 
 versioned as (
@@ -21,10 +31,8 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['customer_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['customer_id'], 'entity', 'shop_customers'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

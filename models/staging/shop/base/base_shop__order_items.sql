@@ -5,9 +5,19 @@
     on_schema_change='fail',
 ) }}
 -- Every raw order item row, classified as kept, superseded or rejected.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('shop', 'shop_order_items') }}
     {{- audience.keys_to_reclassify(source('shop', 'shop_order_items'), ['order_item_id']) }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['order_item_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['order_item_id'], 'event', 'shop_order_items'
+    ) }}
 ),
 
 versioned as (
@@ -20,10 +30,8 @@ versioned as (
         unit_price,
         _loaded_at,
         {{ audience.dq_source_key(['order_item_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['order_item_id'], 'event', 'shop_order_items'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

@@ -6,13 +6,23 @@
 ) }}
 -- Every raw order row, classified as kept, superseded or rejected by the rules on the
 -- order alone; whether a kept order is identifiable is base_shop__cross_checked's rule.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('shop', 'shop_orders') }}
     {{- audience.keys_to_reclassify(source('shop', 'shop_orders'), ['order_id']) }}
 ),
 
 currencies as (
     select * from {{ ref('currency_rates') }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['order_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['order_id'], 'entity', 'shop_orders'
+    ) }}
 ),
 
 versioned as (
@@ -29,10 +39,8 @@ versioned as (
         updated_at,
         _loaded_at,
         {{ audience.dq_source_key(['order_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['order_id'], 'entity', 'shop_orders'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (

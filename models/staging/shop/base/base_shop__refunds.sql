@@ -6,9 +6,19 @@
 ) }}
 -- Every raw refund row, classified as kept, superseded or rejected by the rules on the
 -- refund alone; whether a kept refund's order is kept is base_shop__cross_checked's rule.
-with source as (
+with source as {{ audience.inline_on_full_build() }} (
     select * from {{ source('shop', 'shop_refunds') }}
     {{- audience.keys_to_reclassify(source('shop', 'shop_refunds'), ['refund_id']) }}
+),
+
+repeated_keys as (
+    {{ audience.dq_repeated_keys('source', ['refund_id']) }}
+),
+
+numbered as (
+    {{ audience.dq_numbered(
+        'source', 'repeated_keys', ['refund_id'], 'event', 'shop_refunds'
+    ) }}
 ),
 
 versioned as (
@@ -19,10 +29,8 @@ versioned as (
         refunded_at,
         _loaded_at,
         {{ audience.dq_source_key(['refund_id']) }} as dq_source_key,
-        {{ audience.dq_version_number(
-            ['refund_id'], 'event', 'shop_refunds'
-        ) }} as dq_version_number
-    from source
+        dq_version_number
+    from numbered
 ),
 
 validated as (
