@@ -69,27 +69,6 @@
     {{ return(order) }}
 {%- endmacro %}
 
-{#- Written between a base model's `with source as` and its body. dq_repeated_keys and
-    dq_numbered read the CTE `source` three times. On a full build it is every raw row,
-    and DuckDB would materialise the whole table before reading it (43 M events at
-    profile L: 66 s instead of 38 s), so it is read in place (PostgreSQL too; Spark
-    inlines CTEs anyway). On an incremental run it is the few rows of the keys to
-    reclassify, found by a scan of the raw table, so it is kept once. -#}
-{% macro inline_on_full_build() -%}
-    {%- if is_incremental() -%}
-        {{ return('') }}
-    {%- endif -%}
-    {{ return(adapter.dispatch('inline_on_full_build', 'audience')()) }}
-{%- endmacro %}
-
-{% macro default__inline_on_full_build() -%}
-    {{ return('not materialized') }}
-{%- endmacro %}
-
-{% macro spark__inline_on_full_build() -%}
-    {{ return('') }}
-{%- endmacro %}
-
 {#- The keys landed more than once among the rows of the CTE `source`. -#}
 {% macro dq_repeated_keys(source, key_columns) -%}
     select {{ key_columns | join(', ') }}
