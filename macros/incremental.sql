@@ -184,11 +184,11 @@
 {%- endmacro %}
 
 {#- Written between `with <cte> as` and the body of a CTE that reads a large table and
-    is read more than once (a base model's `source`, the pairs' `events`). On a full
-    build it is the whole table, and DuckDB would copy it before reading it (43 M events
-    at profile L: base_email__events took 66 s instead of 38 s), so it is read in place
-    (PostgreSQL takes the same hint; Spark inlines CTEs anyway). On an incremental run
-    it is the few rows a run reclassifies, found by a scan, so it is kept once. -#}
+    is read more than once (a base model's `source`). On a full build it is the whole
+    table, and DuckDB would copy it before reading it (43 M events at profile L:
+    base_email__events took 66 s instead of 38 s), so it is read in place (PostgreSQL
+    takes the same hint; Spark inlines CTEs anyway). On an incremental run it is the few
+    rows a run reclassifies, found by a scan, so it is kept once. -#}
 {% macro inline_on_full_build() -%}
     {%- if is_incremental() -%}
         {{ return('') }}

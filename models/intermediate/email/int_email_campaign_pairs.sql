@@ -15,26 +15,29 @@
 -- classified upstream since its last run, and every pair of a customer with a subscribe
 -- or suppression classified since (the pre-hook deleted them); a pair whose sends were
 -- all reclassified away is gone. dq_processed_at is the run that computed the pair.
-{% set pair_columns %}
-        events.campaign_id,
-        events.customer_id,
-        min(case when events.event_type = 'send' then events.occurred_at end) as first_sent_at,
-        min(case when events.event_type = 'send' then events.event_date end) as first_send_date,
-        max(case when events.event_type = 'send' then events.event_date end) as last_send_date,
-        min(case when events.event_type = 'open' then events.event_date end)
-            as first_opened_date,
-        min(case when events.event_type = 'click' then events.event_date end)
-            as first_clicked_date
-{%- endset %}
--- The events are read by two branches: on a full build in place, not copied first.
-with events as {{ audience.inline_on_full_build() }} (
+with events as (
     select * from {{ ref('int_email_events_identified') }}
     {%- if is_incremental() %}
         where {{ audience.is_reclassified_pair(ref('base_email__events')) }}
     {%- endif %}
 ),
 
--- Every subscribe and suppression of the customers of these events.
+pairs as (
+    select
+        campaign_id,
+        customer_id,
+        min(case when event_type = 'send' then occurred_at end) as first_sent_at,
+        min(case when event_type = 'send' then event_date end) as first_send_date,
+        max(case when event_type = 'send' then event_date end) as last_send_date,
+        min(case when event_type = 'open' then event_date end) as first_opened_date,
+        min(case when event_type = 'click' then event_date end) as first_clicked_date
+    from events
+    where campaign_id is not null
+    group by campaign_id, customer_id
+    having min(case when event_type = 'send' then occurred_at end) is not null
+),
+
+-- Every subscribe and suppression of the customers of these pairs.
 state_changes as (
     select
         customer_id,
@@ -44,15 +47,14 @@ state_changes as (
     where
         (event_type = 'subscribe' or is_suppression)
     {%- if is_incremental() %}
-        and customer_id in (select events.customer_id from events)
+        and customer_id in (select pairs.customer_id from pairs)
     {%- endif %}
 ),
 
 -- Most customers subscribe and are never suppressed: their state at any moment is
 -- "subscribed" from their first subscribe on, "never subscribed" before it. Only the
 -- sends of customers with a suppression are joined to their changes (a join of every
--- send to every change spilled to disk at 1 M customers), and their pairs are
--- aggregated apart from the others, so no join of every pair is needed either.
+-- send to every change spilled to disk at 1 M customers).
 customers_changes as (
     select
         customer_id,
@@ -62,88 +64,63 @@ customers_changes as (
     group by customer_id
 ),
 
-pairs_never_suppressed as (
+pairs_changes as (
     select
-        {{- pair_columns }},
-        min(customers_changes.first_subscribed_at) as first_subscribed_at
-    from events
+        pairs.*,
+        customers_changes.first_subscribed_at,
+        coalesce(customers_changes.is_ever_suppressed, false) as is_ever_suppressed
+    from pairs
     left join customers_changes
-        on events.customer_id = customers_changes.customer_id
-    where
-        events.campaign_id is not null
-        and not coalesce(customers_changes.is_ever_suppressed, false)
-    group by events.campaign_id, events.customer_id
-    having min(case when events.event_type = 'send' then events.occurred_at end) is not null
+        on pairs.customer_id = customers_changes.customer_id
 ),
 
-pairs_ever_suppressed as (
-    select {{- pair_columns }}
-    from events
-    inner join customers_changes
-        on events.customer_id = customers_changes.customer_id
-    where events.campaign_id is not null and customers_changes.is_ever_suppressed
-    group by events.campaign_id, events.customer_id
-    having min(case when events.event_type = 'send' then events.occurred_at end) is not null
-),
-
--- The last subscribe and suppression up to each first send (a change at the same
--- instant as the send counts).
 state_at_first_send as (
     select
-        pairs_ever_suppressed.campaign_id,
-        pairs_ever_suppressed.customer_id,
-        pairs_ever_suppressed.first_sent_at,
-        pairs_ever_suppressed.first_send_date,
-        pairs_ever_suppressed.last_send_date,
-        pairs_ever_suppressed.first_opened_date,
-        pairs_ever_suppressed.first_clicked_date,
+        pairs_changes.campaign_id,
+        pairs_changes.customer_id,
         max(case when state_changes.is_subscribe then state_changes.occurred_at end)
             as last_subscribed_at,
         max(case when not state_changes.is_subscribe then state_changes.occurred_at end)
             as last_suppressed_at
-    from pairs_ever_suppressed
-    left join state_changes
+    from pairs_changes
+    inner join state_changes
         on
-            pairs_ever_suppressed.customer_id = state_changes.customer_id
-            and pairs_ever_suppressed.first_sent_at >= state_changes.occurred_at
-    group by
-        pairs_ever_suppressed.campaign_id,
-        pairs_ever_suppressed.customer_id,
-        pairs_ever_suppressed.first_sent_at,
-        pairs_ever_suppressed.first_send_date,
-        pairs_ever_suppressed.last_send_date,
-        pairs_ever_suppressed.first_opened_date,
-        pairs_ever_suppressed.first_clicked_date
+            pairs_changes.customer_id = state_changes.customer_id
+            and pairs_changes.first_sent_at >= state_changes.occurred_at
+    where pairs_changes.is_ever_suppressed
+    group by pairs_changes.campaign_id, pairs_changes.customer_id
 ),
 
 final as (
     select
-        campaign_id,
-        customer_id,
-        first_sent_at,
-        first_send_date,
-        last_send_date,
-        first_opened_date,
-        first_clicked_date,
-        false as is_first_sent_while_suppressed,
-        coalesce(first_subscribed_at > first_sent_at, true) as is_first_sent_never_subscribed,
+        pairs_changes.campaign_id,
+        pairs_changes.customer_id,
+        pairs_changes.first_sent_at,
+        pairs_changes.first_send_date,
+        pairs_changes.last_send_date,
+        pairs_changes.first_opened_date,
+        pairs_changes.first_clicked_date,
+        case
+            when pairs_changes.is_ever_suppressed
+                then {{ audience.is_suppressed(
+                    'state_at_first_send.last_suppressed_at',
+                    'state_at_first_send.last_subscribed_at'
+                ) }}
+            else false
+        end as is_first_sent_while_suppressed,
+        case
+            when pairs_changes.is_ever_suppressed
+                then
+                    state_at_first_send.last_subscribed_at is null
+                    and state_at_first_send.last_suppressed_at is null
+            else coalesce(pairs_changes.first_subscribed_at > pairs_changes.first_sent_at, true)
+        end as is_first_sent_never_subscribed,
         {{ audience.dq_processed_at() }} as dq_processed_at
-    from pairs_never_suppressed
-    union all
-    select
-        campaign_id,
-        customer_id,
-        first_sent_at,
-        first_send_date,
-        last_send_date,
-        first_opened_date,
-        first_clicked_date,
-        {{ audience.is_suppressed('last_suppressed_at', 'last_subscribed_at') }}
-            as is_first_sent_while_suppressed,
-        last_subscribed_at is null and last_suppressed_at is null
-            as is_first_sent_never_subscribed,
-        {{ audience.dq_processed_at() }} as dq_processed_at
-    from state_at_first_send
+    from pairs_changes
+    left join state_at_first_send
+        on
+            pairs_changes.campaign_id = state_at_first_send.campaign_id
+            and pairs_changes.customer_id = state_at_first_send.customer_id
 )
 
 select * from final
